@@ -1,0 +1,10 @@
+export type { Blob, BlobStore, BlobVersion, PutOptions } from './blob.ts';
+export { DirectoryBlobStore } from './dir-blob-store.ts';
+export { S3BlobStore, type S3BlobStoreOptions } from './s3-blob-store.ts';
+export { StoreConflictError, StoreCorruptError, InvalidRefError } from './errors.ts';
+export { formatRef, validateRef, type ObjectRef } from './refs.ts';
+export { JsonRecords, type ListResult, type Versioned } from './json-records.ts';
+export { Leases, LeaseLostError, type Lease, type AcquireResult } from './leases.ts';
+export { Artifacts, digestOf, type StoredArtifact } from './artifacts.ts';
+export { StateStore } from './state-store.ts';
+export type * from './types.ts';
