@@ -95,7 +95,7 @@ export class JsonRecords<T> {
   /** Every record of the area in one cluster, optionally of one kind. */
   async list(cluster: string, filter: { kind?: string; namespace?: string } = {}): Promise<ListResult<T>> {
     const keys = await this.blobs.list(areaPrefix(cluster, this.area));
-    const items: Array<{ ref: ObjectRef; value: T; etag: string }> = [];
+    const wanted: Array<{ key: string; ref: ObjectRef }> = [];
     const errors: StoreCorruptError[] = [];
     for (const key of keys) {
       const ref = refFromKey(key);
@@ -105,14 +105,23 @@ export class JsonRecords<T> {
       }
       if (filter.kind && ref.kind !== filter.kind) continue;
       if (filter.namespace !== undefined && ref.namespace !== filter.namespace) continue;
+      wanted.push({ key, ref });
+    }
+    // Read a few at a time: one GET per record is S3's cost, paid in parallel.
+    const read = await mapLimit(wanted, 16, async ({ key, ref }) => {
       const blob = await this.blobs.get(key);
-      if (!blob) continue; // deleted while listing
+      if (!blob) return undefined; // deleted while listing
       try {
-        items.push({ ref, value: this.parse(key, blob.body), etag: blob.etag });
+        return { ref, value: this.parse(key, blob.body), etag: blob.etag };
       } catch (err) {
-        if (err instanceof StoreCorruptError) errors.push(err);
-        else throw err;
+        if (err instanceof StoreCorruptError) return err;
+        throw err;
       }
+    });
+    const items: Array<{ ref: ObjectRef; value: T; etag: string }> = [];
+    for (const r of read) {
+      if (r instanceof StoreCorruptError) errors.push(r);
+      else if (r) items.push(r);
     }
     return { items, errors };
   }
@@ -128,6 +137,20 @@ export class JsonRecords<T> {
     if (problem) throw new StoreCorruptError(key, problem);
     return value as T;
   }
+}
+
+/** Maps with at most `limit` calls in flight, keeping the input's order. */
+async function mapLimit<I, O>(input: readonly I[], limit: number, fn: (item: I) => Promise<O>): Promise<O[]> {
+  const out = new Array<O>(input.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < input.length) {
+      const i = next++;
+      out[i] = await fn(input[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, input.length) }, worker));
+  return out;
 }
 
 export function encode(value: unknown): Uint8Array {

@@ -45,6 +45,7 @@ async function executable(path: string): Promise<boolean> {
   }
 }
 
+/** Where slow work is cached across runs: `$TIDE_CACHE`, else `$XDG_CACHE_HOME/tide`, else `~/.cache/tide` (as the rig's scripts). */
 function cacheDir(): string {
   return process.env.TIDE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tide');
 }
