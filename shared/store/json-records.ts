@@ -1,3 +1,4 @@
+import { mapLimit } from '../util/map-limit.ts';
 import type { BlobStore } from './blob.ts';
 import { StoreConflictError, StoreCorruptError } from './errors.ts';
 import { refFromKey, refKey, areaPrefix, type ObjectRef } from './refs.ts';
@@ -137,20 +138,6 @@ export class JsonRecords<T> {
     if (problem) throw new StoreCorruptError(key, problem);
     return value as T;
   }
-}
-
-/** Maps with at most `limit` calls in flight, keeping the input's order. */
-async function mapLimit<I, O>(input: readonly I[], limit: number, fn: (item: I) => Promise<O>): Promise<O[]> {
-  const out = new Array<O>(input.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < input.length) {
-      const i = next++;
-      out[i] = await fn(input[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, input.length) }, worker));
-  return out;
 }
 
 export function encode(value: unknown): Uint8Array {
