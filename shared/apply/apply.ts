@@ -13,8 +13,16 @@ import { applyStage } from './sort.ts';
 
 export const DEFAULT_FIELD_MANAGER = 'tide';
 
-/** Managers `kubectl apply` (client-side) and `kubectl create` leave; Tide takes their fields over. */
-const CLIENT_SIDE_MANAGERS = new Set(['kubectl-client-side-apply', 'kubectl', 'kubectl-create', 'kubectl-edit', 'before-first-apply']);
+/**
+ * Hand edits: what `kubectl apply` (client-side), `create`, `edit`, `patch`, `label`, `set` ...
+ * leave behind as Update managers. Tide takes their fields over before applying, so that what
+ * they added is removed and what they removed comes back (`ssa: Merge` opts out). Controllers'
+ * managers are never touched.
+ */
+function isHandEdit(e: ManagedFieldsEntry): boolean {
+  const m = e.manager ?? '';
+  return e.operation === 'Update' && !e.subresource && (m === 'kubectl' || m.startsWith('kubectl-') || m === 'before-first-apply');
+}
 
 /** An inventory entry as the apply engine keeps it: what was sent and what the cluster held after. */
 export interface AppliedEntry extends InventoryEntry {
@@ -254,17 +262,20 @@ async function applyOne(ctx: Ctx, it: Item, observed: Map<string, Unstructured>)
   // Fast path: the same desired object as last time, and what Tide owns in the cluster is as the
   // last apply left it. Anything else is applied; an extra PATCH is only slower, a missed one a bug.
   const prev = ctx.previous.get(it.id);
-  let drifted = false;
-  if (before && prev?.desired === it.desired && prev.live) {
+  // Git did not change this object: if the cluster did (edited, deleted, relabelled), that is drift.
+  const sameDesired = prev?.desired === it.desired && !!prev.live;
+  if (before && sameDesired) {
     const set = ownedFields(before, ctx.manager);
-    if (set && digest(project(before, set)) === prev.live) {
+    if (set && digest(project(before, set)) === prev!.live) {
       it.entry = { ...base, action: 'unchanged' };
       it.applied = keep(prev);
       return;
     }
-    drifted = true;
   }
+  const drifted = sameDesired;
 
+  const takeOverFirst = policy !== 'Merge' && !ctx.options.dryRun && before !== undefined && hasHandEdits(before);
+  if (takeOverFirst) await takeOver(ctx, path, before!).catch(() => undefined); // a lost race is retried below
   let res = await patchApply(ctx, path, it.obj);
   let recreated: string | undefined;
   if (res.status === 422 && isImmutable(res)) {
@@ -289,10 +300,9 @@ async function applyOne(ctx: Ctx, it: Item, observed: Map<string, Unstructured>)
   }
   let after = res.body as Unstructured;
 
-  // Objects created or applied client-side (kubectl apply/create/edit) keep those managers'
-  // fields: move them to Tide's manager, then apply again, so that a field removed from Git is
-  // removed from the cluster. `ssa: Merge` leaves them to the other tool.
-  if (policy !== 'Merge' && !ctx.options.dryRun && hasClientSideManagers(after)) {
+  // Objects Tide had not seen (not in the LIST) may carry hand edits too: move those fields to
+  // Tide's manager and apply again, so that a field removed from Git is removed from the cluster.
+  if (policy !== 'Merge' && !ctx.options.dryRun && hasHandEdits(after)) {
     await takeOver(ctx, path, after);
     res = await patchApply(ctx, path, it.obj);
     if (res.status !== 200) {
@@ -306,7 +316,7 @@ async function applyOne(ctx: Ctx, it: Item, observed: Map<string, Unstructured>)
   const liveDigest = digest(project(after, set));
   it.applied = { id: it.id, v: versionOf(it.obj.apiVersion), desired: it.desired, live: liveDigest };
   if (res.status === 201 || recreated) {
-    it.entry = { ...base, action: 'created', ...(recreated ? { reason: recreated } : {}) };
+    it.entry = { ...base, action: 'created', ...(recreated ? { reason: recreated } : {}), ...(drifted && !recreated ? { drifted: true, reason: 'deleted from the cluster by hand' } : {}) };
     return;
   }
   if (before && before.metadata.resourceVersion === after.metadata.resourceVersion) {
@@ -340,17 +350,17 @@ async function deleteAndWait(ctx: Ctx, path: string): Promise<void> {
   }
 }
 
-function hasClientSideManagers(o: Unstructured): boolean {
-  return (o.metadata.managedFields ?? []).some((e) => e.operation === 'Update' && !e.subresource && CLIENT_SIDE_MANAGERS.has(e.manager ?? ''));
+function hasHandEdits(o: Unstructured): boolean {
+  return (o.metadata.managedFields ?? []).some(isHandEdit);
 }
 
-/** Moves the fields client-side managers own to Tide's Apply entry (fluxcd/pkg ssa's PatchReplaceFieldsManagers). */
+/** Moves the fields hand edits own to Tide's Apply entry (fluxcd/pkg ssa's PatchReplaceFieldsManagers). */
 async function takeOver(ctx: Ctx, path: string, o: Unstructured): Promise<void> {
   const entries = o.metadata.managedFields ?? [];
   let mine: ManagedFieldsEntry | undefined = entries.find((e) => e.manager === ctx.manager && e.operation === 'Apply' && !e.subresource);
   const kept: ManagedFieldsEntry[] = [];
   for (const e of entries) {
-    if (e.operation === 'Update' && !e.subresource && CLIENT_SIDE_MANAGERS.has(e.manager ?? '')) {
+    if (isHandEdit(e)) {
       mine = { ...(mine ?? { manager: ctx.manager, operation: 'Apply', apiVersion: e.apiVersion, fieldsType: 'FieldsV1' }), fieldsV1: unionFields(mine?.fieldsV1 ?? {}, e.fieldsV1 ?? {}) };
       continue;
     }
