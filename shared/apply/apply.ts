@@ -199,7 +199,14 @@ function fail(it: Item, message: string): void {
 async function applyStageItems(ctx: Ctx, items: Item[]): Promise<void> {
   if (items.length === 0) return;
   const live = await observe(ctx, items);
-  await mapLimit(items, ctx.options.concurrency ?? 16, (it) => applyOne(ctx, it, live));
+  await mapLimit(items, ctx.options.concurrency ?? 16, async (it) => {
+    try {
+      await applyOne(ctx, it, live);
+    } catch (err) {
+      // A network error or a wait that ran out fails this object only.
+      fail(it, (err as Error).message);
+    }
+  });
 }
 
 /** Reads what the cluster holds of these objects: a LIST per kind by owner labels, else a GET each. */
@@ -342,7 +349,8 @@ function isImmutable(res: KubeResponse): boolean {
 
 async function deleteAndWait(ctx: Ctx, path: string): Promise<void> {
   const { client } = ctx.cluster;
-  await client.request('DELETE', path, { body: { propagationPolicy: 'Foreground' } });
+  // Background: the object goes at once and the garbage collector takes its dependents after.
+  await client.request('DELETE', path, { body: { propagationPolicy: 'Background' } });
   const deadline = Date.now() + 60_000;
   while ((await client.request('GET', path)).status !== 404) {
     if (Date.now() > deadline) throw new Error(`${path} was deleted to be recreated but is still there after 60s`);
