@@ -1,6 +1,6 @@
-import { Agent, request, type RequestOptions } from 'node:https';
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import type { RequestOptions } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { Agent, type Dispatcher } from 'undici';
 
 /** An answer from the apiserver: status code and parsed JSON body (or text). */
 export interface KubeResponse<T = unknown> {
@@ -42,26 +42,42 @@ export interface KubeClientOptions {
  */
 export class KubeClient {
   readonly server: string;
-  private auth: Promise<RequestOptions> | undefined;
-  private readonly agent: Agent | HttpAgent;
+  private auth: Promise<{ headers: Record<string, string>; dispatcher: Dispatcher }> | undefined;
+  private readonly maxSockets: number;
 
   constructor(private readonly kc: KubeConfig, options: KubeClientOptions = {}) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error(`kubeconfig has no current cluster (context ${JSON.stringify(kc.getCurrentContext())})`);
     this.server = cluster.server.replace(/\/+$/, '');
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 16 };
-    this.agent = this.server.startsWith('http:') ? new HttpAgent(agentOptions) : new Agent(agentOptions);
+    this.maxSockets = options.maxSockets ?? 16;
   }
 
-  /** TLS material and Authorization header from the KubeConfig; refreshed after a 401. */
-  private credentials(): Promise<RequestOptions> {
+  /**
+   * TLS material and Authorization header from the KubeConfig, and a keep-alive connection pool
+   * (undici) built from them; refreshed after a 401.
+   */
+  private credentials(): Promise<{ headers: Record<string, string>; dispatcher: Dispatcher }> {
     if (!this.auth) {
       const opts: RequestOptions = {};
+      const previous = this.auth;
       this.auth = this.kc.applyToHTTPSOptions(opts).then(() => {
-        // Keep what authenticates; the keep-alive agent is ours.
-        const { ca, cert, key, headers, rejectUnauthorized, servername, auth } = opts;
-        return { ca, cert, key, headers, rejectUnauthorized, servername, auth };
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = String(v);
+        if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+        const dispatcher = new Agent({
+          connections: this.maxSockets,
+          keepAliveTimeout: 30_000,
+          connect: {
+            ca: opts.ca as string | undefined,
+            cert: opts.cert as string | undefined,
+            key: opts.key as string | undefined,
+            servername: opts.servername,
+            ...(opts.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
+          },
+        });
+        return { headers, dispatcher };
       });
+      void previous;
       this.auth.catch(() => (this.auth = undefined));
     }
     return this.auth;
@@ -91,50 +107,38 @@ export class KubeClient {
   }
 
   close(): void {
-    this.agent.destroy();
+    void this.auth?.then((a) => a.dispatcher.close()).catch(() => undefined);
   }
 
   private async send<T>(method: string, path: string, args: RequestArgs): Promise<KubeResponse<T>> {
-    const creds = await this.credentials();
+    const { headers: authHeaders, dispatcher } = await this.credentials();
     const query = args.query
       ? Object.entries(args.query)
           .filter(([, v]) => v !== undefined)
           .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
           .join('&')
       : '';
-    const url = `${this.server}${path}${query ? (path.includes('?') ? '&' : '?') + query : ''}`;
+    const fullPath = `${path}${query ? (path.includes('?') ? '&' : '?') + query : ''}`;
     const payload = args.body === undefined ? undefined : typeof args.body === 'string' ? args.body : JSON.stringify(args.body);
-    const headers: Record<string, string | number> = {
-      ...(creds.headers as Record<string, string>),
-      accept: 'application/json',
-      'user-agent': 'tide',
-    };
-    if (payload !== undefined) {
-      headers['content-type'] = args.contentType ?? 'application/json';
-      headers['content-length'] = Buffer.byteLength(payload);
+    const headers: Record<string, string> = { ...authHeaders, accept: 'application/json', 'user-agent': 'tide' };
+    if (payload !== undefined) headers['content-type'] = args.contentType ?? 'application/json';
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await dispatcher.request({ origin: this.server, path: fullPath, method: method as Dispatcher.HttpMethod, headers, body: payload });
+    } catch (err) {
+      throw new Error(`${method} ${this.server}${path}: ${(err as Error).message}`);
     }
-    const send = url.startsWith('http:') ? httpRequest : request;
-    return new Promise((resolve, reject) => {
-      const req = send(url, { ...creds, headers, method, agent: this.agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown = text;
-          if (text && (res.headers['content-type'] ?? '').includes('json')) {
-            try {
-              body = JSON.parse(text);
-            } catch {
-              // keep the text
-            }
-          }
-          resolve({ status: res.statusCode ?? 0, body: body as T, headers: res.headers });
-        });
-        res.on('error', reject);
-      });
-      req.on('error', (err) => reject(new Error(`${method} ${this.server}${path}: ${err.message}`)));
-      req.end(payload);
-    });
+    const text = await res.body.text();
+    let body: unknown = text;
+    const type = res.headers['content-type'];
+    if (text && String(type ?? '').includes('json')) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // keep the text
+      }
+    }
+    return { status: res.statusCode, body: body as T, headers: res.headers };
   }
 }
 
