@@ -64,8 +64,13 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     cwd: opts.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  // Two sources into one file: neither may end it; it ends when the process's output has closed.
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  const logClosed = new Promise<void>((resolve) => {
+    child.on('close', () => log.end(resolve));
+    child.on('error', () => log.end(resolve));
+  });
   running.add(child);
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let spawnError: Error | undefined;
@@ -98,14 +103,18 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
         await exitPromise;
         clearTimeout(timer);
       }
-      log.end();
+      // A child of the server (an sshd session) may hold the output open a little longer.
+      await Promise.race([logClosed, new Promise((r) => setTimeout(r, 2_000).unref())]);
     },
   };
 
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   for (;;) {
     if (spawnError) throw failure(opts, `could not be started: ${spawnError.message}`, '');
-    if (exited) throw failure(opts, `exited with ${exited.code ?? exited.signal} before it was ready`, await tail());
+    if (exited) {
+      await logClosed;
+      throw failure(opts, `exited with ${exited.code ?? exited.signal} before it was ready`, await tail());
+    }
     if (await opts.ready().catch(() => false)) return daemon;
     if (Date.now() > deadline) {
       await daemon.stop();
