@@ -1,0 +1,132 @@
+import { mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import type { Unstructured } from '../apply/object.ts';
+import { runTool, ToolError } from '../tools/run-tool.ts';
+import { confine } from './confine.ts';
+import { findKustomizationFile, generatedResources } from './generate.ts';
+import { SUBSTITUTE_ANNOTATION, substitute } from './substitute.ts';
+
+/** The fields of a Flux Kustomization (kustomize.toolkit.fluxcd.io/v1) that shape the build. */
+export interface BuildSpec {
+  path?: string;
+  targetNamespace?: string;
+  namePrefix?: string;
+  nameSuffix?: string;
+  commonMetadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  patches?: Array<{ patch: string; target?: Record<string, unknown> }>;
+  images?: Array<{ name: string; newName?: string; newTag?: string; digest?: string }>;
+  components?: string[];
+}
+
+export interface BuildOptions {
+  /** postBuild variables, already merged from substitute and substituteFrom. */
+  vars?: Record<string, string>;
+  /** Fail on a variable without a value or default, instead of substituting "". */
+  strictSubstitution?: boolean;
+}
+
+/** The source did not build: the message says where and why. Nothing was applied. */
+export class BuildError extends Error {
+  override readonly name = 'BuildError';
+}
+
+/**
+ * Builds a Flux Kustomization from an unpacked source tree with the real `kubectl kustomize`
+ * (kustomize 5.7 from the Lambda layer): generates a kustomization.yaml where there is none, adds
+ * the spec's targetNamespace, namePrefix/nameSuffix, patches, images and components, checks that
+ * no path leaves the tree and no base is remote, builds, then sets commonMetadata and substitutes
+ * postBuild variables. The tree is modified in place: pass a copy you own.
+ */
+export async function buildKustomization(root: string, spec: BuildSpec, options: BuildOptions = {}): Promise<Unstructured[]> {
+  const realRoot = await realpath(root);
+  const dir = resolve(realRoot, spec.path ?? './');
+  const rel = relative(realRoot, dir);
+  if (rel.startsWith('..') || isAbsolute(rel)) throw new BuildError(`path ${JSON.stringify(spec.path)} points outside the source`);
+  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) {
+    throw new BuildError(`path ${JSON.stringify(spec.path ?? './')} does not exist in the source (or is not a directory)`);
+  }
+  if (relative(realRoot, await realpath(dir)).startsWith('..')) throw new BuildError(`path ${JSON.stringify(spec.path)} is a symlink out of the source`);
+
+  await writeKustomization(dir, spec);
+  try {
+    await confine(realRoot);
+  } catch (err) {
+    throw new BuildError((err as Error).message);
+  }
+
+  // Paths were checked above, so kustomize may load siblings (../base) inside the tree; its
+  // environment is empty so that it reads no kubeconfig, plugin or credential of ours.
+  const home = await mkdtemp(join(tmpdir(), 'tide-kustomize-'));
+  let output: string;
+  try {
+    const res = await runTool('kubectl', ['kustomize', dir, '--load-restrictor', 'LoadRestrictionsNone'], {
+      env: { HOME: home, PATH: '/usr/bin:/bin', KUSTOMIZE_PLUGIN_HOME: join(home, 'plugins') },
+      cwd: dir,
+      timeoutMs: 120_000,
+    });
+    output = res.stdout;
+  } catch (err) {
+    const msg = err instanceof ToolError ? err.stderr.trim() : (err as Error).message;
+    throw new BuildError(`kustomize build failed: ${msg.replaceAll(realRoot + '/', '').replaceAll(realRoot, '.')}`);
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
+  return postBuild(output, spec, options);
+}
+
+async function writeKustomization(dir: string, spec: BuildSpec): Promise<void> {
+  const existing = await findKustomizationFile(dir);
+  let k: Record<string, unknown>;
+  if (existing) {
+    try {
+      k = (parse(await readFile(existing, 'utf8')) ?? {}) as Record<string, unknown>;
+    } catch (err) {
+      throw new BuildError(`${relative(dir, existing)} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    }
+    if (typeof k !== 'object' || Array.isArray(k)) throw new BuildError(`${relative(dir, existing)} is not a kustomization (a YAML map)`);
+  } else {
+    const resources = await generatedResources(dir);
+    if (resources.length === 0) throw new BuildError('no Kubernetes manifests found at the path (and no kustomization.yaml)');
+    k = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources };
+  }
+  if (spec.targetNamespace) k.namespace = spec.targetNamespace;
+  if (spec.namePrefix) k.namePrefix = `${spec.namePrefix}${(k.namePrefix as string | undefined) ?? ''}`;
+  if (spec.nameSuffix) k.nameSuffix = `${(k.nameSuffix as string | undefined) ?? ''}${spec.nameSuffix}`;
+  if (spec.patches?.length) k.patches = [...((k.patches as unknown[]) ?? []), ...spec.patches];
+  if (spec.images?.length) k.images = [...((k.images as unknown[]) ?? []), ...spec.images];
+  if (spec.components?.length) k.components = [...((k.components as unknown[]) ?? []), ...spec.components];
+  await writeFile(existing ?? join(dir, 'kustomization.yaml'), stringify(k));
+}
+
+function postBuild(output: string, spec: BuildSpec, options: BuildOptions): Unstructured[] {
+  const objects: Unstructured[] = [];
+  for (const doc of parseAllDocuments(output)) {
+    if (doc.errors.length) throw new BuildError(`kustomize output is not valid YAML: ${doc.errors[0]!.message}`);
+    let obj = doc.toJS() as Unstructured | null;
+    if (!obj) continue;
+    const where = `${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`;
+    if (options.vars && obj.metadata?.annotations?.[SUBSTITUTE_ANNOTATION] !== 'disabled') {
+      // Substitute on the object's own text, as Flux does, so `replicas: ${n}` becomes a number.
+      const [start, , end] = doc.range;
+      const text = output.slice(start, end);
+      const replaced = substitute(text, options.vars, { strict: options.strictSubstitution, where });
+      if (replaced !== text) {
+        try {
+          obj = parse(replaced) as Unstructured;
+        } catch (err) {
+          throw new BuildError(`${where}: not valid YAML after variable substitution: ${(err as Error).message.split('\n')[0]}`);
+        }
+      }
+    }
+    if (spec.commonMetadata) {
+      obj.metadata.labels = { ...obj.metadata.labels, ...spec.commonMetadata.labels };
+      obj.metadata.annotations = { ...obj.metadata.annotations, ...spec.commonMetadata.annotations };
+      if (Object.keys(obj.metadata.labels).length === 0) delete obj.metadata.labels;
+      if (Object.keys(obj.metadata.annotations).length === 0) delete obj.metadata.annotations;
+    }
+    objects.push(obj);
+  }
+  return objects;
+}
