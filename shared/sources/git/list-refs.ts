@@ -1,0 +1,33 @@
+import git from 'isomorphic-git';
+import http from 'isomorphic-git/http/node';
+import { toGitSourceError } from './failure.ts';
+import type { Remote } from './remote.ts';
+
+/** A reference the server advertised; `commit` is what an annotated tag points to, else `oid`. */
+export interface RemoteRef {
+  name: string;
+  oid: string;
+  commit: string;
+}
+
+/**
+ * `git ls-remote`: one GET of info/refs?service=git-upload-pack. Protocol v1 on purpose: v2 would
+ * need an upload-pack POST (ls-refs) for the same list, while v1 advertises refs and peeled tags
+ * in the first response.
+ */
+export async function listRefs(remote: Remote): Promise<RemoteRef[]> {
+  try {
+    const refs = await git.listServerRefs({
+      http,
+      url: remote.url,
+      headers: remote.headers(),
+      onAuth: remote.onAuth,
+      onAuthFailure: remote.onAuthFailure,
+      protocolVersion: 1,
+      peelTags: true,
+    });
+    return refs.map((r) => ({ name: r.ref, oid: r.oid, commit: r.peeled ?? r.oid }));
+  } catch (err) {
+    throw toGitSourceError(err, remote);
+  }
+}

@@ -1,0 +1,41 @@
+/** Where a GitRepository's artifact comes from: spec.ref of source.toolkit.fluxcd.io/v1. */
+export interface GitRepositoryRef {
+  branch?: string;
+  tag?: string;
+  /** A semver range; the highest tag satisfying it is used (tags with or without a leading `v`). */
+  semver?: string;
+  /** A full reference name: `refs/heads/main`, `refs/tags/v1.0.0`, `refs/pull/42/head`. */
+  name?: string;
+  /** A full 40-hex commit SHA; with `branch`, the revision is written `<branch>@sha1:<commit>`. */
+  commit?: string;
+}
+
+export interface GitCredentials {
+  username?: string;
+  password?: string;
+  /** Sent as `Authorization: Bearer <token>`. For GitHub-style tokens use `password` (username `git`). */
+  bearerToken?: string;
+}
+
+export interface GitSourceSpec {
+  /** For messages: `namespace/name` of the GitRepository. */
+  id: string;
+  /** `http://` or `https://`; credentials in the URL are used and never printed. */
+  url: string;
+  /** Flux's default: branch `master`. Precedence as Flux: commit > name > semver > tag > branch. */
+  ref?: GitRepositoryRef;
+  /**
+   * spec.ignore, gitignore syntax. As in Flux's source-controller, patterns from .sourceignore files
+   * and spec.ignore replace the default exclusions (images, archives, CI files); the VCS files
+   * (.git/, .gitignore, .gitmodules, .gitattributes) are always excluded.
+   */
+  ignore?: string;
+  credentials?: GitCredentials;
+  /** For messages: `namespace/name` of the Secret the credentials came from (spec.secretRef). */
+  secret?: string;
+  /** Maximum size of the packed artifact in bytes; default 50 MiB. */
+  maxArtifactBytes?: number;
+}
+
+export const DEFAULT_BRANCH = 'master';
+export const DEFAULT_MAX_ARTIFACT_BYTES = 50 * 1024 * 1024;
