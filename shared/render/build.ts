@@ -51,7 +51,7 @@ export async function buildKustomization(root: string, spec: BuildSpec, options:
 
   await writeKustomization(dir, spec);
   try {
-    await confine(realRoot);
+    await confine(realRoot, dir);
   } catch (err) {
     throw new BuildError((err as Error).message);
   }

@@ -17,35 +17,51 @@ const REMOTE = /^(https?:\/\/|git::|ssh:\/\/|git@|github\.com\/|gitlab\.com\/|bi
  * This is the class of CVE-2022-24877 and CVE-2022-24904: a kustomization that reads the
  * controller's own files, or one that makes it fetch from the network.
  */
-export async function confine(root: string): Promise<void> {
+export async function confine(root: string, buildDir = root): Promise<void> {
   const realRoot = await realpath(root);
   for (const file of await walk(realRoot)) {
-    const rel = relative(realRoot, file);
-    const st = await lstat(file);
-    if (st.isSymbolicLink()) {
-      const target = await realpath(file).catch(() => undefined);
-      if (!target || !inside(realRoot, target)) throw new ConfinementError(`${rel} is a symlink that points outside the source; remove it`);
-      continue;
-    }
-    const base = file.split('/').pop()!;
-    if (KUSTOMIZATION_FILES.includes(base)) await checkKustomization(realRoot, file);
+    if (!(await lstat(file)).isSymbolicLink()) continue;
+    const target = await realpath(file).catch(() => undefined);
+    if (!target || !inside(realRoot, target)) throw new ConfinementError(`${relative(realRoot, file)} is a symlink that points outside the source; remove it`);
+  }
+  // Every kustomization the build can reach from its directory (an unrelated broken one elsewhere
+  // in the repository is not this build's concern).
+  const queue = [await realpath(buildDir)];
+  const seen = new Set<string>();
+  while (queue.length > 0) {
+    const dir = queue.shift()!;
+    if (seen.has(dir)) continue;
+    seen.add(dir);
+    const file = await kustomizationFileIn(dir);
+    if (file) queue.push(...(await checkKustomization(realRoot, file)));
   }
 }
 
-async function checkKustomization(root: string, file: string): Promise<void> {
+async function kustomizationFileIn(dir: string): Promise<string | undefined> {
+  for (const name of KUSTOMIZATION_FILES) {
+    const p = join(dir, name);
+    if (await lstat(p).then((st) => st.isFile(), () => false)) return p;
+  }
+  return undefined;
+}
+
+/** Checks one kustomization; returns the directories it refers to (bases, components) to check next. */
+async function checkKustomization(root: string, file: string): Promise<string[]> {
   const rel = relative(root, file);
   let doc: Record<string, unknown>;
   try {
     doc = (parse(await readFile(file, 'utf8')) ?? {}) as Record<string, unknown>;
   } catch (err) {
-    throw new ConfinementError(`${rel}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    throw new ConfinementError(`${rel} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
   const dir = dirname(file);
+  const next: string[] = [];
   const check = (p: unknown, field: string) => {
     if (typeof p !== 'string' || p === '') return;
     if (REMOTE.test(p)) throw new ConfinementError(`${rel}: ${field} ${JSON.stringify(p)} is a remote base; remote bases are disabled: vendor it into the repository`);
     const target = isAbsolute(p) ? p : resolve(dir, p);
     if (!inside(root, target)) throw new ConfinementError(`${rel}: ${field} ${JSON.stringify(p)} points outside the source; paths must stay inside the repository`);
+    next.push(target);
   };
   const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
   for (const f of ['resources', 'bases', 'components', 'crds', 'configurations', 'generators', 'transformers', 'validators', 'patchesStrategicMerge']) {
@@ -64,6 +80,7 @@ async function checkKustomization(root: string, file: string): Promise<void> {
   if (doc.helmCharts || doc.helmChartInflationGenerator) {
     throw new ConfinementError(`${rel}: helmCharts needs kustomize's Helm inflation, which is disabled; use a HelmRelease`);
   }
+  return next;
 }
 
 function inside(root: string, target: string): boolean {

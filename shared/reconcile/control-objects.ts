@@ -1,0 +1,31 @@
+import type { Unstructured } from '../apply/object.ts';
+import { digest } from '../apply/digest.ts';
+import type { StateStore } from '../store/state-store.ts';
+import type { KubeObject } from '../store/types.ts';
+
+/** Objects of Flux's own API groups: Tide keeps them in its store, the cluster has no CRDs for them. */
+export function isControlObject(o: Pick<Unstructured, 'apiVersion'>): boolean {
+  const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0]! : '';
+  return group.endsWith('.toolkit.fluxcd.io');
+}
+
+/**
+ * Registers a rendered control object for a cluster. Its generation goes up when its spec changes,
+ * as the apiserver would do, so status.observedGeneration means the same as in Flux.
+ */
+export async function registerControlObject(store: StateStore, cluster: string, o: Unstructured): Promise<'created' | 'configured' | 'unchanged'> {
+  const ref = { cluster, namespace: o.metadata.namespace ?? '', kind: o.kind, name: o.metadata.name };
+  const current = await store.objects.get(ref).catch(() => undefined);
+  const strip = (x: KubeObject | Unstructured) => ({ ...x, metadata: { ...x.metadata, generation: undefined } });
+  if (current && digest(strip(current.value)) === digest(strip(o))) return 'unchanged';
+  const generation = ((current?.value.metadata.generation as number | undefined) ?? 0) + 1;
+  await store.objects.put(ref, { ...o, metadata: { ...o.metadata, generation } } as KubeObject);
+  return current ? 'configured' : 'created';
+}
+
+export async function deregisterControlObject(store: StateStore, cluster: string, ref: { namespace: string; kind: string; name: string }): Promise<void> {
+  const r = { cluster, ...ref };
+  await store.objects.delete(r);
+  await store.status.delete(r);
+  await store.inventory.delete(r);
+}

@@ -1,0 +1,85 @@
+import { DetailType } from '../events/event.ts';
+import { fetchArtifact, GitSourceError, resolveRevision, type GitCredentials, type GitRepositoryRef } from '../sources/git/index.ts';
+import { formatRef, type ObjectRef } from '../store/refs.ts';
+import type { ObjectStatus } from '../store/types.ts';
+import { isReady, Reason, withReady } from './conditions.ts';
+import type { Outcome, ReconcileContext } from './context.ts';
+import { parseDuration, parseInterval } from './duration.ts';
+import type { ArtifactStatus } from './kustomization.ts';
+import { notify } from './notify.ts';
+import { notRegistered, openSubject } from './subject.ts';
+
+/** spec of source.toolkit.fluxcd.io/v1 GitRepository, the fields Tide reads. */
+export interface GitRepositorySpec {
+  url: string;
+  ref?: GitRepositoryRef;
+  interval: string;
+  timeout?: string;
+  secretRef?: { name: string };
+  ignore?: string;
+  suspend?: boolean;
+}
+
+const CONTROLLER = 'source';
+
+/**
+ * Reconciles a GitRepository: one ref listing to learn the revision; only a new revision is
+ * fetched, packed and stored (by digest), and only then is "Source Updated" sent. A failure sets
+ * Ready=False and keeps the last good artifact in use.
+ */
+export async function reconcileGitRepository(ctx: ReconcileContext, ref: ObjectRef): Promise<Outcome> {
+  const subject = await openSubject<GitRepositorySpec>(ctx, ref, CONTROLLER);
+  if (!subject) return notRegistered(ref);
+  const { obj, spec, generation, previous, log, now, fail } = subject;
+  if (spec.suspend) return { ready: isReady(previous), message: 'suspended' };
+
+  let interval: number;
+  try {
+    interval = parseInterval(spec.interval, 'spec.interval');
+    if (spec.timeout) parseDuration(spec.timeout, 'spec.timeout');
+    if (!spec.url) throw new Error('spec.url is missing');
+  } catch (err) {
+    return fail(Reason.InvalidSpec, `${formatRef(ref)}: ${(err as Error).message}`, { stalled: true });
+  }
+
+  let credentials: GitCredentials | undefined;
+  if (spec.secretRef?.name) {
+    const data = await ctx.secrets.get({ cluster: ref.cluster, namespace: ref.namespace, kind: 'Secret', name: spec.secretRef.name }).catch((err: Error) => err);
+    if (data instanceof Error || !data) {
+      return fail(Reason.AuthenticationFailed, `secret ${ref.namespace}/${spec.secretRef.name} ${data instanceof Error ? `could not be read: ${data.message}` : 'not found'}: create it in Tide's secret store or the cluster`, { retryMs: interval });
+    }
+    credentials = { username: data.username, password: data.password, bearerToken: data.bearerToken };
+  }
+  const source = { id: `${ref.namespace}/${ref.name}`, url: spec.url, ref: spec.ref, ignore: spec.ignore, credentials, ...(spec.secretRef?.name ? { secret: `${ref.namespace}/${spec.secretRef.name}` } : {}) };
+
+  const current = previous?.artifact as ArtifactStatus | undefined;
+  try {
+    const { revision } = await resolveRevision(source);
+    if (current && current.revision === revision && (await ctx.store.artifacts.has(ref, current.digest))) {
+      // Unchanged: one ref listing, nothing downloaded, stored or sent (unless recovering).
+      if (!isReady(previous) || previous?.observedGeneration !== generation) {
+        await ctx.store.status.update(ref, (cur) => withReady(cur, 'True', Reason.ArtifactInStorage, `stored artifact for revision '${revision}'`, now(), { generation }), { replaceCorrupt: true });
+      }
+      return { ready: true, message: 'unchanged', revision, requeueAfterMs: interval };
+    }
+    const fetched = await fetchArtifact(source);
+    const put = await ctx.store.artifacts.put(ref, fetched.tarball);
+    const artifact: ArtifactStatus = { digest: put.digest, revision: fetched.revision, size: put.size, lastUpdateTime: now().toISOString() };
+    const message = `stored artifact for revision '${fetched.revision}'`;
+    const sent = await notify(ctx, ref, obj.apiVersion, previous, { detailType: DetailType.SourceUpdated, severity: 'info', reason: 'NewArtifact', message, revision: fetched.revision, metadata: { digest: put.digest } }, CONTROLLER);
+    await ctx.store.status.update(ref, (cur): ObjectStatus => withReady(cur, 'True', Reason.ArtifactInStorage, message, now(), { generation, artifact, ...sent }), { replaceCorrupt: true });
+    log.info(message, { revision: fetched.revision, digest: put.digest, files: fetched.files, uploaded: put.uploaded });
+    await collectOldArtifacts(ctx, ref, [put.digest, current?.digest]);
+    return { ready: true, message, revision: fetched.revision, requeueAfterMs: interval };
+  } catch (err) {
+    const e = err as GitSourceError;
+    const reason = e instanceof GitSourceError && e.reason === 'AuthenticationFailed' ? Reason.AuthenticationFailed : Reason.GitOperationFailed;
+    const kept = current ? ` (still serving revision ${current.revision})` : '';
+    return fail(reason, `${e.message}${kept}`, { retryMs: interval });
+  }
+}
+
+/** Deletes this source's artifacts other than the current and the previous one (a Kustomization may be mid-reconcile on it). */
+async function collectOldArtifacts(ctx: ReconcileContext, ref: ObjectRef, keep: Array<string | undefined>): Promise<void> {
+  for (const d of await ctx.store.artifacts.list(ref)) if (!keep.includes(d)) await ctx.store.artifacts.delete(ref, d);
+}

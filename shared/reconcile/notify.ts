@@ -1,0 +1,38 @@
+import { digest } from '../apply/digest.ts';
+import { DetailType, newEvent, type Severity } from '../events/event.ts';
+import type { ObjectRef } from '../store/refs.ts';
+import type { ObjectStatus } from '../store/types.ts';
+import type { ReconcileContext } from './context.ts';
+
+export interface Notice {
+  detailType: DetailType;
+  severity: Severity;
+  reason: string;
+  message: string;
+  revision?: string;
+  metadata?: Record<string, string>;
+}
+
+/**
+ * Sends an event for an object unless it repeats the last one sent (same reason, message and
+ * revision): Flux users complain of alert spam (flux2#626). Returns the status field that
+ * remembers what was sent. The event carries the object's identity and revision.
+ */
+export async function notify(ctx: ReconcileContext, ref: ObjectRef, apiVersion: string, status: ObjectStatus | undefined, n: Notice, controller: string): Promise<{ lastEventDigest: string }> {
+  const d = digest([n.reason, n.message, n.revision ?? '', n.severity]);
+  if (status?.lastEventDigest === d) return { lastEventDigest: d };
+  await ctx.bus.publish([
+    newEvent(n.detailType, {
+      involvedObject: { kind: ref.kind, namespace: ref.namespace, name: ref.name, apiVersion },
+      cluster: ref.cluster,
+      severity: n.severity,
+      reason: n.reason,
+      message: n.message,
+      ...(n.revision ? { revision: n.revision } : {}),
+      ...(n.metadata ? { metadata: n.metadata } : {}),
+      reportingController: controller,
+      ...(ctx.now ? { timestamp: ctx.now().toISOString() } : {}),
+    }),
+  ]);
+  return { lastEventDigest: d };
+}
