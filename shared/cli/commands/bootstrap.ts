@@ -1,0 +1,45 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LocalInstall } from '../../local/install.ts';
+import type { KubeObject } from '../../store/types.ts';
+import { parse, UsageError } from '../args.ts';
+import { printResults } from './local.ts';
+
+/**
+ * `tide bootstrap --cluster NAME --url URL [--branch main] [--path clusters/NAME] --context CTX`:
+ * registers the cluster and its flux-system GitRepository and Kustomization, as
+ * `flux bootstrap git --path` would commit them, then reconciles once.
+ */
+export async function bootstrap(install: LocalInstall, args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    url: { type: 'string' }, branch: { type: 'string' }, path: { type: 'string' }, context: { type: 'string' },
+    kubeconfig: { type: 'string' }, interval: { type: 'string' }, username: { type: 'string' }, password: { type: 'string' },
+    label: { type: 'string', multiple: true }, 'no-wait': { type: 'boolean' },
+  });
+  if (!values.cluster || !values.url) throw new UsageError('usage: tide bootstrap --cluster NAME --url URL [--branch main] [--path clusters/NAME] [--context CTX] [--username U --password P]');
+  const cluster = values.cluster;
+  const path = values.path ?? `clusters/${cluster}`;
+  const labels = Object.fromEntries(((values.label ?? []) as string[]).map((l) => l.split('=', 2) as [string, string]));
+  await install.clusters.register(cluster, { labels, path, ...(values.context ? { context: values.context } : {}), ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}) });
+  const ns = 'flux-system';
+  if (values.username || values.password) {
+    const dir = join(install.stateDir, 'secrets', cluster, ns);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'flux-system.json'), JSON.stringify({ username: values.username ?? 'git', password: values.password ?? '' }), { mode: 0o600 });
+  }
+  const source: KubeObject = {
+    apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', metadata: { name: 'flux-system', namespace: ns, generation: 1 },
+    spec: { interval: values.interval ?? '1m', url: values.url, ref: { branch: values.branch ?? 'main' }, ...(values.username || values.password ? { secretRef: { name: 'flux-system' } } : {}) },
+  };
+  const ks: KubeObject = {
+    apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'flux-system', namespace: ns, generation: 1 },
+    spec: { interval: '10m', path: `./${path.replace(/^\.\//, '')}`, prune: true, sourceRef: { kind: 'GitRepository', name: 'flux-system' } },
+  };
+  await install.ctx.store.objects.put({ cluster, namespace: ns, kind: 'GitRepository', name: 'flux-system' }, source);
+  await install.ctx.store.objects.put({ cluster, namespace: ns, kind: 'Kustomization', name: 'flux-system' }, ks);
+  console.log(`► cluster ${cluster} registered (${values.context ? `context ${values.context}` : 'current kubeconfig context'}), bootstrap path ./${path}`);
+  if (values['no-wait']) return 0;
+  console.log('◎ reconciling');
+  const results = await install.runner.once(10, (r) => console.log(`  ${r.outcome.ready ? '✔' : '✗'} ${r.ref.cluster}/${r.ref.namespace}/${r.ref.kind}/${r.ref.name}: ${r.outcome.message.split('\n')[0]}`));
+  return printResults(results);
+}

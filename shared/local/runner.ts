@@ -1,0 +1,108 @@
+import type { Outcome, ReconcileContext } from '../reconcile/context.ts';
+import { reconcileGitRepository } from '../reconcile/git-repository.ts';
+import { reconcileKustomization, type KustomizationSpec } from '../reconcile/kustomization.ts';
+import { isReady } from '../reconcile/conditions.ts';
+import { formatRef, type ObjectRef } from '../store/refs.ts';
+
+const SOURCE_KINDS = ['GitRepository'];
+
+export interface PassResult {
+  ref: ObjectRef;
+  outcome: Outcome;
+}
+
+/**
+ * Runs the reconcilers over every registered cluster, as the scheduler and the functions do on
+ * AWS: sources first, then Kustomizations with their dependencies first.
+ */
+export class LocalRunner {
+  private readonly due = new Map<string, number>();
+
+  constructor(private readonly ctx: ReconcileContext, private readonly clusters: () => Promise<string[]>) {}
+
+  /** One pass over everything (or only what is due, with `onlyDue`). */
+  async pass(options: { onlyDue?: boolean; onResult?: (r: PassResult) => void } = {}): Promise<PassResult[]> {
+    const results: PassResult[] = [];
+    const now = Date.now();
+    const run = async (ref: ObjectRef, fn: (ctx: ReconcileContext, ref: ObjectRef) => Promise<Outcome>) => {
+      const key = formatRef(ref);
+      if (options.onlyDue && (this.due.get(key) ?? 0) > now) return;
+      let outcome: Outcome;
+      try {
+        outcome = await fn(this.ctx, ref);
+      } catch (err) {
+        this.ctx.log.error(`reconcile of ${key} failed unexpectedly: ${(err as Error).message}`, { cluster: ref.cluster, namespace: ref.namespace, kind: ref.kind, name: ref.name });
+        outcome = { ready: false, message: (err as Error).message, requeueAfterMs: 30_000 };
+      }
+      this.due.set(key, outcome.requeueAfterMs !== undefined ? Date.now() + outcome.requeueAfterMs : Number.POSITIVE_INFINITY);
+      const r = { ref, outcome };
+      results.push(r);
+      options.onResult?.(r);
+    };
+    for (const cluster of await this.clusters()) {
+      for (const kind of SOURCE_KINDS) {
+        for (const item of (await this.ctx.store.objects.list(cluster, { kind })).items) await run(item.ref, reconcileGitRepository);
+      }
+      const ks = (await this.ctx.store.objects.list(cluster, { kind: 'Kustomization' })).items;
+      for (const item of dependencyOrder(ks.map((k) => ({ ref: k.ref, spec: k.value.spec as KustomizationSpec })))) await run(item, reconcileKustomization);
+    }
+    return results;
+  }
+
+  /**
+   * Passes until everything is Ready or a pass changes nothing more (a bootstrap registers new
+   * objects that need a pass of their own). Returns what was last seen of each object.
+   */
+  async once(maxPasses = 10, onResult?: (r: PassResult) => void): Promise<Map<string, PassResult>> {
+    const last = new Map<string, PassResult>();
+    for (let i = 0; i < maxPasses; i++) {
+      const before = await this.fingerprint();
+      for (const r of await this.pass({ onResult })) last.set(formatRef(r.ref), r);
+      const allReady = [...last.values()].every((r) => r.outcome.ready);
+      if (allReady && (await this.fingerprint()) === before) break;
+      if (!allReady && (await this.fingerprint()) === before && i > 0) break;
+    }
+    return last;
+  }
+
+  /** Reconciles what is due, forever, until the signal aborts. */
+  async run(signal: AbortSignal, onResult?: (r: PassResult) => void, tickMs = 1000): Promise<void> {
+    while (!signal.aborted) {
+      await this.pass({ onlyDue: true, onResult });
+      await new Promise((r) => setTimeout(r, tickMs));
+    }
+  }
+
+  /** Ask for an object to be reconciled at the next tick. */
+  request(ref: ObjectRef): void {
+    this.due.set(formatRef(ref), 0);
+  }
+
+  private async fingerprint(): Promise<string> {
+    const parts: string[] = [];
+    for (const cluster of await this.clusters()) {
+      for (const item of (await this.ctx.store.objects.list(cluster)).items) {
+        const st = (await this.ctx.store.status.get(item.ref).catch(() => undefined))?.value;
+        parts.push(`${formatRef(item.ref)}=${item.value.metadata.generation}/${isReady(st)}/${st?.lastAppliedRevision ?? ''}/${(st?.artifact as { revision?: string } | undefined)?.revision ?? ''}`);
+      }
+    }
+    return parts.sort().join('\n');
+  }
+}
+
+/** Kustomizations ordered so that each comes after those it depends on (cycles keep their order). */
+export function dependencyOrder(items: Array<{ ref: ObjectRef; spec: KustomizationSpec }>): ObjectRef[] {
+  const byKey = new Map(items.map((i) => [`${i.ref.namespace}/${i.ref.name}`, i]));
+  const out: ObjectRef[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (key: string) => {
+    const item = byKey.get(key);
+    if (!item || state.get(key)) return;
+    state.set(key, 'visiting');
+    for (const d of item.spec?.dependsOn ?? []) visit(`${d.namespace ?? item.ref.namespace}/${d.name}`);
+    state.set(key, 'done');
+    out.push(item.ref);
+  };
+  for (const key of [...byKey.keys()].sort()) visit(key);
+  return out;
+}

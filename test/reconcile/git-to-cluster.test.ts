@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openLocal, readEvents, type LocalInstall } from '../../shared/local/install.ts';
+import { main } from '../../shared/cli/main.ts';
+import { runTool } from '../../shared/tools/run-tool.ts';
+import { startGitServer, type GitServer } from '../rig/git-server.ts';
+import { startKube, type Kube } from '../rig/kube.ts';
+import { deploymentYaml, fleet, kustomization, yamlOf } from './fleet.ts';
+
+// The whole loop on one machine: a real Git server, a real apiserver with its controllers, and
+// Tide's local mode (directory store, in-process bus) driven through its CLI and runner.
+let git: GitServer;
+let kube: Kube;
+let state: string;
+let install: LocalInstall;
+
+before(async () => {
+  [git, kube] = await Promise.all([startGitServer(), startKube({ name: 'dev' })]);
+  state = await mkdtemp(join(tmpdir(), 'tide-state-'));
+  await git.createRepo('fleet');
+  await git.commit('fleet', fleet(['dev']));
+});
+after(async () => {
+  install?.close();
+  await kube?.stop();
+  await git?.stop();
+  await rm(state, { recursive: true, force: true });
+});
+
+const cli = (...args: string[]) => main([...args, '--state', state]);
+const replicas = async () => (await kube.api<{ spec: { replicas: number } }>('GET', '/apis/apps/v1/namespaces/podinfo/deployments/podinfo')).body.spec?.replicas;
+const once = async () => {
+  const results = await install.runner.once();
+  return [...results.values()];
+};
+
+describe('Git to cluster, in tide local', () => {
+  it('bootstraps a cluster from its path: dependencies first, variables substituted, everything Ready', async () => {
+    const code = await cli('bootstrap', '--cluster', 'dev', '--url', git.url('fleet'), '--branch', 'main', '--kubeconfig', kube.kubeconfigPath,
+      '--username', git.username, '--password', git.password);
+    assert.equal(code, 0);
+    install = openLocal(state);
+    assert.equal(await replicas(), 2);
+    const dep = (await kube.api<{ metadata: { labels: Record<string, string> } }>('GET', '/apis/apps/v1/namespaces/podinfo/deployments/podinfo')).body;
+    assert.equal(dep.metadata.labels.cluster, 'dev', 'postBuild substitution');
+    const registered = (await install.ctx.store.objects.list('dev', { kind: 'Kustomization' })).items.map((i) => i.ref.name).sort();
+    assert.deepEqual(registered, ['apps', 'flux-system', 'infrastructure'], 'Flux objects are registered in Tide, not applied');
+    assert.equal((await kube.api('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/kustomizations.kustomize.toolkit.fluxcd.io')).status, 404);
+    const apps = (await install.ctx.store.status.get({ cluster: 'dev', namespace: 'flux-system', kind: 'Kustomization', name: 'apps' }))?.value;
+    assert.match(apps?.lastAppliedRevision ?? '', /^main@sha1:[0-9a-f]{40}$/);
+  });
+
+  it('a push with replicas 3 makes it 3', async () => {
+    const sha = await git.commit('fleet', { 'apps/deployment.yaml': deploymentYaml('3') });
+    const results = await once();
+    assert.ok(results.every((r) => r.outcome.ready), JSON.stringify(results.map((r) => r.outcome)));
+    assert.equal(await replicas(), 3);
+    const apps = (await install.ctx.store.status.get({ cluster: 'dev', namespace: 'flux-system', kind: 'Kustomization', name: 'apps' }))?.value;
+    assert.equal(apps?.lastAppliedRevision, `main@sha1:${sha}`);
+  });
+
+  it('kubectl scale --replicas=5 is put back to 3, with a drift event', async () => {
+    await runTool('kubectl', ['--kubeconfig', kube.kubeconfigPath, '-n', 'podinfo', 'scale', 'deployment/podinfo', '--replicas=5']);
+    assert.equal(await cli('reconcile', 'kustomization', 'apps', '--cluster', 'dev'), 0);
+    assert.equal(await replicas(), 3);
+    const drift = (await readEvents(install)).filter((e) => e.detailType === 'Drift Corrected');
+    assert.equal(drift.length, 1);
+    assert.match(String(drift[0]?.message), /Deployment\/podinfo\/podinfo configured \(drift corrected\): spec\.replicas/);
+    assert.equal((drift[0]?.involvedObject as { name: string }).name, 'apps');
+  });
+
+  it('an unchanged reconcile sends no event', async () => {
+    const before = (await readEvents(install)).length;
+    await once();
+    assert.equal((await readEvents(install)).length, before);
+  });
+
+  it('a broken kustomization.yaml leaves the cluster untouched and says why', async () => {
+    await git.commit('fleet', { 'apps/kustomization.yaml': 'resources: [deployment.yaml, settings.yaml\n', 'apps/deployment.yaml': deploymentYaml('4') });
+    const results = await once();
+    const apps = results.find((r) => r.ref.name === 'apps');
+    assert.equal(apps?.outcome.ready, false);
+    assert.match(apps?.outcome.message ?? '', /dev\/flux-system\/Kustomization\/apps: build failed for revision main@sha1:[0-9a-f]{40}: .*kustomization\.yaml is not valid YAML/);
+    assert.equal(await replicas(), 3, 'nothing applied');
+    assert.equal((await kube.api('GET', '/api/v1/namespaces/podinfo/configmaps/settings')).status, 200, 'nothing pruned');
+    const st = (await install.ctx.store.status.get({ cluster: 'dev', namespace: 'flux-system', kind: 'Kustomization', name: 'apps' }))?.value;
+    assert.equal(st?.conditions.find((c) => c.type === 'Ready')?.reason, 'BuildFailed');
+    const failed = (await readEvents(install)).filter((e) => e.reason === 'BuildFailed');
+    assert.equal(failed.length, 1);
+    assert.match(String(failed[0]?.revision), /^main@sha1:/);
+  });
+
+  it('deleting a file prunes it, unless it is annotated prune: disabled', async () => {
+    await git.commit('fleet', {
+      'apps/kustomization.yaml': 'resources: [deployment.yaml]\n',
+      'apps/deployment.yaml': deploymentYaml('3', '\n  annotations: {kustomize.toolkit.fluxcd.io/prune: disabled}'),
+    });
+    assert.ok((await once()).every((r) => r.outcome.ready));
+    assert.equal((await kube.api('GET', '/api/v1/namespaces/podinfo/configmaps/settings')).status, 404, 'settings pruned');
+    await git.commit('fleet', { 'apps/kustomization.yaml': 'resources: []\n' });
+    assert.ok((await once()).every((r) => r.outcome.ready));
+    assert.equal((await kube.api('GET', '/apis/apps/v1/namespaces/podinfo/deployments/podinfo')).status, 200, 'prune: disabled kept it');
+  });
+
+  it('an invalid interval is a Stalled status, not a crash or a hot loop', async () => {
+    await git.commit('fleet', { 'clusters/dev/broken.yaml': yamlOf(kustomization('broken', './apps', { interval: 'soon' })) });
+    const results = await once();
+    const broken = results.find((r) => r.ref.name === 'broken');
+    assert.equal(broken?.outcome.ready, false);
+    assert.equal(broken?.outcome.requeueAfterMs, undefined, 'not retried until the spec changes');
+    assert.match(broken?.outcome.message ?? '', /spec\.interval "soon" is not a duration/);
+    const st = (await install.ctx.store.status.get({ cluster: 'dev', namespace: 'flux-system', kind: 'Kustomization', name: 'broken' }))?.value;
+    assert.equal(st?.conditions.find((c) => c.type === 'Stalled')?.status, 'True');
+    // Removing it from Git deregisters it.
+    await git.commit('fleet', { 'clusters/dev/broken.yaml': null });
+    await once();
+    assert.equal(await install.ctx.store.objects.get({ cluster: 'dev', namespace: 'flux-system', kind: 'Kustomization', name: 'broken' }), undefined);
+  });
+});
