@@ -55,9 +55,14 @@ export class LocalRunner {
    */
   async once(maxPasses = 10, onResult?: (r: PassResult) => void): Promise<Map<string, PassResult>> {
     const last = new Map<string, PassResult>();
+    // Tell the caller about an object only when what it has to say changed.
+    const report = (r: PassResult) => {
+      const prev = last.get(formatRef(r.ref));
+      if (!prev || prev.outcome.ready !== r.outcome.ready || prev.outcome.message.split('\n')[0] !== r.outcome.message.split('\n')[0]) onResult?.(r);
+    };
     for (let i = 0; i < maxPasses; i++) {
       const before = await this.fingerprint();
-      for (const r of await this.pass({ onResult })) last.set(formatRef(r.ref), r);
+      for (const r of await this.pass({ onResult: report })) last.set(formatRef(r.ref), r);
       const allReady = [...last.values()].every((r) => r.outcome.ready);
       if (allReady && (await this.fingerprint()) === before) break;
       if (!allReady && (await this.fingerprint()) === before && i > 0) break;

@@ -171,7 +171,7 @@ export async function reconcileKustomization(ctx: ReconcileContext, ref: ObjectR
   const message = `Applied revision: ${revision}`;
   let sent: { lastEventDigest?: string } = {};
   if (changed.length > 0 || recovered || !previous || previous.lastAppliedRevision !== revision) {
-    const lines = changed.map((e) => `${e.subject} ${e.action}${e.drifted ? ' (drift corrected)' : ''}${e.fields?.length ? `: ${e.fields.map((f) => f.path).join(', ')}` : ''}`);
+    const lines = describeChanges(changed);
     const drifted = changed.filter((e) => e.drifted);
     const notice: Notice = drifted.length > 0 && previous?.lastAppliedRevision === revision
       ? { detailType: DetailType.DriftCorrected, severity: 'info', reason: Reason.ReconciliationSucceeded, message: `drift corrected for revision ${revision}:\n${lines.join('\n')}`, revision }
@@ -182,7 +182,12 @@ export async function reconcileKustomization(ctx: ReconcileContext, ref: ObjectR
   await ctx.store.status.update(ref, (cur) => withReady(cur, 'True', Reason.ReconciliationSucceeded, message, now(), {
     generation, lastAppliedRevision: revision, lastAttemptedRevision: revision, healthWait: undefined, ...sent,
   }), { replaceCorrupt: true });
-  return { ready: true, message, revision, requeueAfterMs: interval };
+  return { ready: true, message: [message, ...describeChanges(changed)].join('\n'), revision, requeueAfterMs: interval };
+}
+
+/** One line per changed object: `Deployment/podinfo/podinfo configured (drift corrected): spec.replicas`. */
+function describeChanges(changed: ChangeSet): string[] {
+  return changed.map((e) => `${e.subject} ${e.action}${e.drifted ? ' (drift corrected)' : ''}${e.fields?.length ? `: ${e.fields.map((f) => f.path).join(', ')}` : ''}`);
 }
 
 export type { AppliedEntry };

@@ -10,7 +10,7 @@ export async function events(install: LocalInstall, args: string[]): Promise<num
     .slice(-50)
     .map((e) => {
       const o = e.involvedObject as { kind: string; namespace: string; name: string };
-      return [String(e.timestamp), String(e.cluster), String(e.severity), String(e.reason), `${o.kind}/${o.namespace}/${o.name}`, String(e.message)];
+      return [String(e.timestamp), String(e.cluster), String(e.severity), String(e.reason), `${o.kind}/${o.namespace}/${o.name}`, String(e.message).split('\n').join('; ').replace(':;', ':')];
     });
   console.log(table(['LAST SEEN', 'CLUSTER', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'], rows));
   return 0;

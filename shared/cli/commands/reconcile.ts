@@ -8,8 +8,11 @@ import { objectRef } from '../resolve.ts';
 export async function reconcile(install: LocalInstall, args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { 'with-source': { type: 'boolean' } });
   const ref = await objectRef(install, positionals, values);
-  const show = (what: string, o: { ready: boolean; message: string; revision?: string }) =>
-    console.log(`${o.ready ? '✔' : '✗'} ${what}${o.revision ? ` @ ${o.revision}` : ''}: ${o.message}`);
+  const show = (what: string, o: { ready: boolean; message: string; revision?: string }) => {
+    const [first, ...more] = o.message.split('\n');
+    console.log(`${o.ready ? '✔' : '✗'} ${what}${o.revision ? ` @ ${o.revision}` : ''}: ${first}`);
+    for (const l of more) console.log(`  ${l}`);
+  };
   if (ref.kind === 'GitRepository') {
     const o = await reconcileGitRepository(install.ctx, ref);
     show(`GitRepository ${ref.namespace}/${ref.name}`, o);
