@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import type { Unstructured } from '../apply/object.ts';
 import { buildKustomization, BuildError } from '../render/build.ts';
 import { checkVarNames } from '../render/substitute.ts';
@@ -7,7 +6,7 @@ import type { KubeObject } from '../store/types.ts';
 import { Reason } from './conditions.ts';
 import type { ReconcileContext } from './context.ts';
 import type { ArtifactStatus, KustomizationSpec } from './kustomization.ts';
-import { unpackArtifact } from './unpack.ts';
+import { unpackedTree } from './artifact-cache.ts';
 
 /** Rendering failed in a phase: `reason` is Flux's (ArtifactFailed or BuildFailed). */
 export class RenderError extends Error {
@@ -26,16 +25,13 @@ export async function renderKustomization(ctx: ReconcileContext, ref: ObjectRef,
     throw new RenderError(Reason.ArtifactFailed, `Source artifact not found for ${sourceRef.kind} ${sourceRef.namespace}/${sourceRef.name}, retrying in ${spec.retryInterval ?? spec.interval}`);
   }
   const revision = artifact.revision;
-  let bytes: Uint8Array | undefined;
-  try {
-    bytes = await ctx.store.artifacts.get(sourceRef, artifact.digest);
-  } catch (err) {
-    throw new RenderError(Reason.ArtifactFailed, (err as Error).message, revision);
-  }
-  if (!bytes) throw new RenderError(Reason.ArtifactFailed, `artifact ${artifact.digest} of revision ${revision} is missing from the store`, revision);
   let dir: string;
   try {
-    dir = await unpackArtifact(bytes);
+    dir = await unpackedTree(artifact.digest, async () => {
+      const bytes = await ctx.store.artifacts.get(sourceRef, artifact.digest);
+      if (!bytes) throw new Error(`artifact ${artifact.digest} of revision ${revision} is missing from the store`);
+      return bytes;
+    });
   } catch (err) {
     throw new RenderError(Reason.ArtifactFailed, (err as Error).message, revision);
   }
@@ -44,8 +40,6 @@ export async function renderKustomization(ctx: ReconcileContext, ref: ObjectRef,
     return { revision, objects: await buildKustomization(dir, spec, vars ? { vars } : {}) };
   } catch (err) {
     throw new RenderError(Reason.BuildFailed, `build failed for revision ${revision}: ${(err as Error).message}`, revision);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -37,7 +37,7 @@ export class BuildError extends Error {
  * (kustomize 5.7 from the Lambda layer): generates a kustomization.yaml where there is none, adds
  * the spec's targetNamespace, namePrefix/nameSuffix, patches, images and components, checks that
  * no path leaves the tree and no base is remote, builds, then sets commonMetadata and substitutes
- * postBuild variables. The tree is modified in place: pass a copy you own.
+ * postBuild variables. The tree is not changed (Tide's overlay lives in a temporary directory).
  */
 export async function buildKustomization(root: string, spec: BuildSpec, options: BuildOptions = {}): Promise<Unstructured[]> {
   const realRoot = await realpath(root);
@@ -49,55 +49,64 @@ export async function buildKustomization(root: string, spec: BuildSpec, options:
   }
   if (relative(realRoot, await realpath(dir)).startsWith('..')) throw new BuildError(`path ${JSON.stringify(spec.path)} is a symlink out of the source`);
 
-  await writeKustomization(dir, spec);
-  try {
-    await confine(realRoot, dir);
-  } catch (err) {
-    throw new BuildError((err as Error).message);
-  }
-
-  // Paths were checked above, so kustomize may load siblings (../base) inside the tree; its
-  // environment is empty so that it reads no kubeconfig, plugin or credential of ours.
-  const home = await mkdtemp(join(tmpdir(), 'tide-kustomize-'));
+  // Tide's own kustomization goes in a fresh directory beside the path, over it: the source tree
+  // is never changed, so one unpacked artifact can serve many builds.
+  const overlay = await mkdtemp(join(realRoot, '.tide-build-'));
   let output: string;
+  const home = await mkdtemp(join(tmpdir(), 'tide-kustomize-'));
   try {
-    const res = await runTool('kubectl', ['kustomize', dir, '--load-restrictor', 'LoadRestrictionsNone'], {
+    await writeOverlay(overlay, dir, spec);
+    try {
+      await confine(realRoot, overlay);
+    } catch (err) {
+      throw new BuildError((err as Error).message);
+    }
+    // Paths were checked above, so kustomize may load siblings (../base) inside the tree; its
+    // environment is empty so that it reads no kubeconfig, plugin or credential of ours.
+    const res = await runTool('kubectl', ['kustomize', overlay, '--load-restrictor', 'LoadRestrictionsNone'], {
       env: { HOME: home, PATH: '/usr/bin:/bin', KUSTOMIZE_PLUGIN_HOME: join(home, 'plugins') },
       cwd: dir,
       timeoutMs: 120_000,
     });
     output = res.stdout;
   } catch (err) {
+    if (err instanceof BuildError) throw err;
     const msg = err instanceof ToolError ? err.stderr.trim() : (err as Error).message;
     throw new BuildError(`kustomize build failed: ${msg.replaceAll(realRoot + '/', '').replaceAll(realRoot, '.')}`);
   } finally {
     await rm(home, { recursive: true, force: true });
+    await rm(overlay, { recursive: true, force: true });
   }
   return postBuild(output, spec, options);
 }
 
-async function writeKustomization(dir: string, spec: BuildSpec): Promise<void> {
+async function writeOverlay(overlay: string, dir: string, spec: BuildSpec): Promise<void> {
   const existing = await findKustomizationFile(dir);
-  let k: Record<string, unknown>;
+  let resources: string[];
   if (existing) {
+    let k: unknown;
     try {
-      k = (parse(await readFile(existing, 'utf8')) ?? {}) as Record<string, unknown>;
+      k = parse(await readFile(existing, 'utf8'));
     } catch (err) {
       throw new BuildError(`${relative(dir, existing)} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
     }
-    if (typeof k !== 'object' || Array.isArray(k)) throw new BuildError(`${relative(dir, existing)} is not a kustomization (a YAML map)`);
+    if (k !== null && (typeof k !== 'object' || Array.isArray(k))) throw new BuildError(`${relative(dir, existing)} is not a kustomization (a YAML map)`);
+    resources = [relative(overlay, dir)];
   } else {
-    const resources = await generatedResources(dir);
-    if (resources.length === 0) throw new BuildError('no Kubernetes manifests found at the path (and no kustomization.yaml)');
-    k = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources };
+    // What Flux generates for a directory without kustomization.yaml.
+    const found = await generatedResources(dir);
+    if (found.length === 0) throw new BuildError('no Kubernetes manifests found at the path (and no kustomization.yaml)');
+    resources = found.map((r) => relative(overlay, join(dir, r)));
   }
+  const k: Record<string, unknown> = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources };
   if (spec.targetNamespace) k.namespace = spec.targetNamespace;
-  if (spec.namePrefix) k.namePrefix = `${spec.namePrefix}${(k.namePrefix as string | undefined) ?? ''}`;
-  if (spec.nameSuffix) k.nameSuffix = `${(k.nameSuffix as string | undefined) ?? ''}${spec.nameSuffix}`;
-  if (spec.patches?.length) k.patches = [...((k.patches as unknown[]) ?? []), ...spec.patches];
-  if (spec.images?.length) k.images = [...((k.images as unknown[]) ?? []), ...spec.images];
-  if (spec.components?.length) k.components = [...((k.components as unknown[]) ?? []), ...spec.components];
-  await writeFile(existing ?? join(dir, 'kustomization.yaml'), stringify(k));
+  if (spec.namePrefix) k.namePrefix = spec.namePrefix;
+  if (spec.nameSuffix) k.nameSuffix = spec.nameSuffix;
+  if (spec.patches?.length) k.patches = spec.patches;
+  if (spec.images?.length) k.images = spec.images;
+  // Flux's components are relative to the Kustomization's path.
+  if (spec.components?.length) k.components = spec.components.map((c) => relative(overlay, resolve(dir, c)));
+  await writeFile(join(overlay, 'kustomization.yaml'), stringify(k));
 }
 
 function postBuild(output: string, spec: BuildSpec, options: BuildOptions): Unstructured[] {
