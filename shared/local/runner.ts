@@ -3,6 +3,7 @@ import { reconcileGitRepository } from '../reconcile/git-repository.ts';
 import { reconcileKustomization, type KustomizationSpec } from '../reconcile/kustomization.ts';
 import { isReady } from '../reconcile/conditions.ts';
 import { formatRef, type ObjectRef } from '../store/refs.ts';
+import { mapLimit } from '../util/map-limit.ts';
 
 const SOURCE_KINDS = ['GitRepository'];
 
@@ -18,7 +19,12 @@ export interface PassResult {
 export class LocalRunner {
   private readonly due = new Map<string, number>();
 
-  constructor(private readonly ctx: ReconcileContext, private readonly clusters: () => Promise<string[]>) {}
+  constructor(
+    private readonly ctx: ReconcileContext,
+    private readonly clusters: () => Promise<string[]>,
+    /** Kustomizations of one dependency level reconciled at once; default 4 (kustomize runs as a process). */
+    private readonly concurrency = 4,
+  ) {}
 
   /** One pass over everything (or only what is due, with `onlyDue`). */
   async pass(options: { onlyDue?: boolean; onResult?: (r: PassResult) => void } = {}): Promise<PassResult[]> {
@@ -44,7 +50,10 @@ export class LocalRunner {
         for (const item of (await this.ctx.store.objects.list(cluster, { kind })).items) await run(item.ref, reconcileGitRepository);
       }
       const ks = (await this.ctx.store.objects.list(cluster, { kind: 'Kustomization' })).items;
-      for (const item of dependencyOrder(ks.map((k) => ({ ref: k.ref, spec: k.value.spec as KustomizationSpec })))) await run(item, reconcileKustomization);
+      // Level by level: each level's Kustomizations depend only on earlier levels, so they run at once.
+      for (const level of dependencyLevels(ks.map((k) => ({ ref: k.ref, spec: k.value.spec as KustomizationSpec })))) {
+        await mapLimit(level, this.concurrency, (ref) => run(ref, reconcileKustomization));
+      }
     }
     return results;
   }
@@ -95,19 +104,31 @@ export class LocalRunner {
   }
 }
 
-/** Kustomizations ordered so that each comes after those it depends on (cycles keep their order). */
-export function dependencyOrder(items: Array<{ ref: ObjectRef; spec: KustomizationSpec }>): ObjectRef[] {
+/**
+ * Kustomizations grouped by dependency depth: level 0 depends on nothing in the set, level n only
+ * on levels before it. A cycle (or a missing dependency) is put at the end; its reconcile reports
+ * DependencyNotReady.
+ */
+export function dependencyLevels(items: Array<{ ref: ObjectRef; spec: KustomizationSpec }>): ObjectRef[][] {
   const byKey = new Map(items.map((i) => [`${i.ref.namespace}/${i.ref.name}`, i]));
-  const out: ObjectRef[] = [];
-  const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (key: string) => {
+  const depth = new Map<string, number>();
+  const visiting = new Set<string>();
+  const depthOf = (key: string): number => {
+    const known = depth.get(key);
+    if (known !== undefined) return known;
     const item = byKey.get(key);
-    if (!item || state.get(key)) return;
-    state.set(key, 'visiting');
-    for (const d of item.spec?.dependsOn ?? []) visit(`${d.namespace ?? item.ref.namespace}/${d.name}`);
-    state.set(key, 'done');
-    out.push(item.ref);
+    if (!item || visiting.has(key)) return items.length; // missing or a cycle: last
+    visiting.add(key);
+    const deps = (item.spec?.dependsOn ?? []).map((d) => `${d.namespace ?? item.ref.namespace}/${d.name}`);
+    const d = deps.length === 0 ? 0 : Math.min(items.length, 1 + Math.max(...deps.map(depthOf)));
+    visiting.delete(key);
+    depth.set(key, d);
+    return d;
   };
-  for (const key of [...byKey.keys()].sort()) visit(key);
-  return out;
+  const levels = new Map<number, ObjectRef[]>();
+  for (const key of [...byKey.keys()].sort()) {
+    const d = depthOf(key);
+    levels.set(d, [...(levels.get(d) ?? []), byKey.get(key)!.ref]);
+  }
+  return [...levels.entries()].sort((a, b) => a[0] - b[0]).map(([, refs]) => refs);
 }
