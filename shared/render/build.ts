@@ -57,7 +57,7 @@ export async function buildKustomization(root: string, spec: BuildSpec, options:
   try {
     await writeOverlay(overlay, dir, spec);
     try {
-      await confine(realRoot, overlay);
+      await confine(realRoot, overlay, dir);
     } catch (err) {
       throw new BuildError((err as Error).message);
     }

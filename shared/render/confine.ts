@@ -17,15 +17,15 @@ const REMOTE = /^(https?:\/\/|git::|ssh:\/\/|git@|github\.com\/|gitlab\.com\/|bi
  * This is the class of CVE-2022-24877 and CVE-2022-24904: a kustomization that reads the
  * controller's own files, or one that makes it fetch from the network.
  */
-export async function confine(root: string, buildDir = root): Promise<void> {
+export async function confine(root: string, buildDir = root, pathDir = buildDir): Promise<void> {
   const realRoot = await realpath(root);
-  for (const file of await walk(realRoot)) {
-    if (!(await lstat(file)).isSymbolicLink()) continue;
+  // Symlinks under the Kustomization's path (a generated kustomization takes every file there).
+  for (const file of await walk(pathDir)) {
+    if (!(await lstat(file).then((st) => st.isSymbolicLink(), () => false))) continue;
     const target = await realpath(file).catch(() => undefined);
     if (!target || !inside(realRoot, target)) throw new ConfinementError(`${relative(realRoot, file)} is a symlink that points outside the source; remove it`);
   }
-  // Every kustomization the build can reach from its directory (an unrelated broken one elsewhere
-  // in the repository is not this build's concern).
+  // Every kustomization the build can reach, and every path they name, resolved through symlinks.
   const queue = [await realpath(buildDir)];
   const seen = new Set<string>();
   while (queue.length > 0) {
@@ -56,12 +56,13 @@ async function checkKustomization(root: string, file: string): Promise<string[]>
   }
   const dir = dirname(file);
   const next: string[] = [];
+  const targets: Array<{ target: string; field: string; p: string }> = [];
   const check = (p: unknown, field: string) => {
     if (typeof p !== 'string' || p === '') return;
     if (REMOTE.test(p)) throw new ConfinementError(`${rel}: ${field} ${JSON.stringify(p)} is a remote base; remote bases are disabled: vendor it into the repository`);
     const target = isAbsolute(p) ? p : resolve(dir, p);
     if (!inside(root, target)) throw new ConfinementError(`${rel}: ${field} ${JSON.stringify(p)} points outside the source; paths must stay inside the repository`);
-    next.push(target);
+    targets.push({ target, field, p });
   };
   const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
   for (const f of ['resources', 'bases', 'components', 'crds', 'configurations', 'generators', 'transformers', 'validators', 'patchesStrategicMerge']) {
@@ -80,6 +81,12 @@ async function checkKustomization(root: string, file: string): Promise<string[]>
   if (doc.helmCharts || doc.helmChartInflationGenerator) {
     throw new ConfinementError(`${rel}: helmCharts needs kustomize's Helm inflation, which is disabled; use a HelmRelease`);
   }
+  // The same paths through any symlink on the way: still inside.
+  for (const t of targets) {
+    const real = await realpath(t.target).catch(() => undefined); // a missing file is kustomize's to report
+    if (real && !inside(root, real)) throw new ConfinementError(`${rel}: ${t.field} ${JSON.stringify(t.p)} leads through a symlink outside the source`);
+    if (real) next.push(real);
+  }
   return next;
 }
 
@@ -88,9 +95,12 @@ function inside(root: string, target: string): boolean {
   return r === '' || (!r.startsWith('..') && !isAbsolute(r));
 }
 
+/** Files and symlinks below a directory, skipping other builds' overlays (they come and go). */
 async function walk(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    if (e.name.startsWith('.tide-build-')) continue;
     const p = join(dir, e.name);
     if (e.isDirectory()) out.push(...(await walk(p)));
     else out.push(p);

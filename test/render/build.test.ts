@@ -125,6 +125,16 @@ describe('render: bad input fails the build and says why', () => {
   it('a symlink out of the tree', () =>
     fails({ 'app/cm.yaml': cm('a') }, { path: 'app' }, /app\/leak\.yaml is a symlink that points outside the source/, (root) => symlink('/etc/passwd', join(root, 'app/leak.yaml'))));
 
+  it('a base reached through a symlinked directory that leaves the tree', () =>
+    fails({ 'app/kustomization.yaml': 'resources: [../vendor/base]\n' }, { path: 'app' }, /app\/kustomization\.yaml: resources "\.\.\/vendor\/base" leads through a symlink outside the source/,
+      async (root) => {
+        const outside = await mkdtemp(join(tmpdir(), 'tide-outside-'));
+        dirs.push(outside);
+        await mkdir(join(outside, 'base'));
+        await writeFile(join(outside, 'base', 'kustomization.yaml'), 'resources: []\n');
+        await symlink(outside, join(root, 'vendor'));
+      }));
+
   it('a path outside the tree, or missing', async () => {
     await fails({ 'app/cm.yaml': cm('a') }, { path: '../' }, /path "\.\.\/" points outside the source/);
     await fails({ 'app/cm.yaml': cm('a') }, { path: './nope' }, /path "\.\/nope" does not exist in the source/);
