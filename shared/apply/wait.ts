@@ -23,6 +23,7 @@ export interface HealthReport {
 export interface WaitOptions {
   /** Stop polling at this time (ms since the epoch) and report what is still in progress. */
   readonly deadline: number;
+  /** The longest pause between polls; they start at a tenth of it and back off. Default 1 s. */
   readonly pollMs?: number;
   readonly concurrency?: number;
 }
@@ -35,6 +36,8 @@ export interface WaitOptions {
 export async function waitForHealth(cluster: Cluster, entries: ReadonlyArray<{ id: string; v: string }>, options: WaitOptions): Promise<HealthReport> {
   let pending = [...entries];
   const done = new Map<string, ObjectHealth>();
+  const maxPause = options.pollMs ?? 1000;
+  let pause = Math.max(50, maxPause / 10); // most rollouts finish within a few hundred ms of apply
   for (;;) {
     const checked = await mapLimit(pending, options.concurrency ?? 16, async (e) => ({ e, h: await checkOne(cluster, e) }));
     pending = [];
@@ -44,10 +47,11 @@ export async function waitForHealth(cluster: Cluster, entries: ReadonlyArray<{ i
     }
     const objects = entries.map((e) => done.get(e.id)!);
     const failed = objects.some((o) => o.status === 'Failed' || o.status === 'NotFound');
-    if (pending.length === 0 || failed || Date.now() + (options.pollMs ?? 1000) > options.deadline) {
+    if (pending.length === 0 || failed || Date.now() + pause > options.deadline) {
       return { healthy: pending.length === 0 && !failed, failed, objects, pending };
     }
-    await new Promise((r) => setTimeout(r, options.pollMs ?? 1000));
+    await new Promise((r) => setTimeout(r, pause));
+    pause = Math.min(maxPause, pause * 2);
   }
 }
 

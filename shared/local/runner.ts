@@ -1,7 +1,6 @@
 import type { Outcome, ReconcileContext } from '../reconcile/context.ts';
 import { reconcileGitRepository } from '../reconcile/git-repository.ts';
 import { reconcileKustomization, type KustomizationSpec } from '../reconcile/kustomization.ts';
-import { isReady } from '../reconcile/conditions.ts';
 import { formatRef, type ObjectRef } from '../store/refs.ts';
 import { mapLimit } from '../util/map-limit.ts';
 
@@ -22,8 +21,8 @@ export class LocalRunner {
   constructor(
     private readonly ctx: ReconcileContext,
     private readonly clusters: () => Promise<string[]>,
-    /** Kustomizations of one dependency level reconciled at once; default 4 (kustomize runs as a process). */
-    private readonly concurrency = 4,
+    /** Kustomizations of one dependency level reconciled at once; default 8 (health waits overlap, builds share 2 cores). */
+    private readonly concurrency = 8,
   ) {}
 
   /** One pass over everything (or only what is due, with `onlyDue`). */
@@ -72,9 +71,11 @@ export class LocalRunner {
     for (let i = 0; i < maxPasses; i++) {
       const before = await this.fingerprint();
       for (const r of await this.pass({ onResult: report })) last.set(formatRef(r.ref), r);
-      const allReady = [...last.values()].every((r) => r.outcome.ready);
-      if (allReady && (await this.fingerprint()) === before) break;
-      if (!allReady && (await this.fingerprint()) === before && i > 0) break;
+      if ((await this.fingerprint()) === before) {
+        const allReady = [...last.values()].every((r) => r.outcome.ready);
+        // Not ready yet: one more pass may help (a dependency became Ready late in this one).
+        if (allReady || i > 0) break;
+      }
     }
     return last;
   }
@@ -92,13 +93,14 @@ export class LocalRunner {
     this.due.set(formatRef(ref), 0);
   }
 
+  /**
+   * What registered objects exist, at which generation. A pass that leaves it unchanged needs no
+   * second pass: sources run before their consumers, and dependencies before their dependents.
+   */
   private async fingerprint(): Promise<string> {
     const parts: string[] = [];
     for (const cluster of await this.clusters()) {
-      for (const item of (await this.ctx.store.objects.list(cluster)).items) {
-        const st = (await this.ctx.store.status.get(item.ref).catch(() => undefined))?.value;
-        parts.push(`${formatRef(item.ref)}=${item.value.metadata.generation}/${isReady(st)}/${st?.lastAppliedRevision ?? ''}/${(st?.artifact as { revision?: string } | undefined)?.revision ?? ''}`);
-      }
+      for (const item of (await this.ctx.store.objects.list(cluster)).items) parts.push(`${formatRef(item.ref)}=${item.value.metadata.generation}`);
     }
     return parts.sort().join('\n');
   }
