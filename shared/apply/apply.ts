@@ -326,11 +326,14 @@ async function applyOne(ctx: Ctx, it: Item, observed: Map<string, Unstructured>)
     it.entry = { ...base, action: 'created', ...(recreated ? { reason: recreated } : {}), ...(drifted && !recreated ? { drifted: true, reason: 'deleted from the cluster by hand' } : {}) };
     return;
   }
-  if (before && before.metadata.resourceVersion === after.metadata.resourceVersion) {
+  const fields = before ? hideSecretValues(it.obj, changedFields(before, after, set)) : undefined;
+  // A real apply that changed nothing keeps the resourceVersion; a dry run never moves it, so
+  // there the owned fields tell.
+  const same = ctx.options.dryRun ? fields?.length === 0 : before?.metadata.resourceVersion === after.metadata.resourceVersion;
+  if (before && same) {
     it.entry = { ...base, action: 'unchanged' };
     return;
   }
-  const fields = before ? hideSecretValues(it.obj, changedFields(before, after, set)) : undefined;
   it.entry = { ...base, action: 'configured', ...(fields ? { fields } : {}), ...(drifted ? { drifted: true } : {}) };
 }
 

@@ -13,9 +13,16 @@ export function isControlObject(o: Pick<Unstructured, 'apiVersion'>): boolean {
  * Registers a rendered control object for a cluster. Its generation goes up when its spec changes,
  * as the apiserver would do, so status.observedGeneration means the same as in Flux.
  */
-export async function registerControlObject(store: StateStore, cluster: string, o: Unstructured): Promise<'created' | 'configured' | 'unchanged'> {
-  const ref = { cluster, namespace: o.metadata.namespace ?? '', kind: o.kind, name: o.metadata.name };
+export async function registerControlObject(store: StateStore, cluster: string, rendered: Unstructured): Promise<'created' | 'configured' | 'unchanged'> {
+  const ref = { cluster, namespace: rendered.metadata.namespace ?? '', kind: rendered.kind, name: rendered.metadata.name };
   const current = await store.objects.get(ref).catch(() => undefined);
+  // `tide suspend` survives the parent's reconcile unless Git itself sets spec.suspend, as a
+  // field another manager owns survives Flux's server-side apply.
+  let o = rendered;
+  const held = (current?.value.spec as { suspend?: boolean } | undefined)?.suspend;
+  if (held !== undefined && (rendered.spec as { suspend?: boolean } | undefined)?.suspend === undefined) {
+    o = { ...rendered, spec: { ...(rendered.spec as object), suspend: held } };
+  }
   const strip = (x: KubeObject | Unstructured) => ({ ...x, metadata: { ...x.metadata, generation: undefined } });
   if (current && digest(strip(current.value)) === digest(strip(o))) return 'unchanged';
   const generation = ((current?.value.metadata.generation as number | undefined) ?? 0) + 1;

@@ -31,6 +31,18 @@ after(async () => {
 });
 
 const cli = (...args: string[]) => main([...args, '--state', state]);
+/** Runs a CLI command and returns its exit code and what it printed. */
+async function cliOutput(...args: string[]): Promise<{ code: number; out: string }> {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => void lines.push(a.join(' '));
+  try {
+    const code = await cli(...args);
+    return { code, out: lines.join('\n') };
+  } finally {
+    console.log = log;
+  }
+}
 const replicas = async () => (await kube.api<{ spec: { replicas: number } }>('GET', '/apis/apps/v1/namespaces/podinfo/deployments/podinfo')).body.spec?.replicas;
 const once = async () => {
   const results = await install.runner.once();
@@ -118,5 +130,34 @@ describe('Git to cluster, in tide local', () => {
     await git.commit('fleet', { 'clusters/dev/broken.yaml': null });
     await once();
     assert.equal(await install.ctx.store.objects.get({ cluster: 'dev', namespace: 'flux-system', kind: 'Kustomization', name: 'broken' }), undefined);
+  });
+
+  it('the CLI: get, diff, build, tree, suspend and resume', async () => {
+    const got = await cliOutput('get', 'kustomizations', '--cluster', 'dev');
+    assert.equal(got.code, 0);
+    assert.match(got.out, /^CLUSTER\s+NAMESPACE\s+NAME\s+REVISION\s+SUSPENDED\s+READY\s+MESSAGE/);
+    assert.match(got.out, /dev\s+flux-system\s+kustomization\/apps\s+main@sha1:[0-9a-f]{40}\s+False\s+True\s+Applied revision/);
+
+    assert.equal(await cli('suspend', 'kustomization', 'apps'), 0);
+    await git.commit('fleet', { 'apps/kustomization.yaml': 'resources: [deployment.yaml]\n', 'apps/deployment.yaml': deploymentYaml('4') });
+    await install.runner.once();
+    assert.equal(await replicas(), 3, 'a suspended Kustomization applies nothing');
+    const diff = await cliOutput('diff', 'kustomization', 'apps');
+    assert.match(diff.out, /1 of 1 object\(s\) would change/);
+    assert.match(diff.out, /Deployment\/podinfo\/podinfo configured[\s\S]*\n\s+spec\.replicas: 3 -> 4/);
+    assert.equal(await replicas(), 3, 'diff changes nothing');
+    const built = await cliOutput('build', 'kustomization', 'apps');
+    assert.match(built.out, /kind: Deployment[\s\S]*replicas: 4/);
+    const suspended = await cliOutput('get', 'kustomizations');
+    assert.match(suspended.out, /kustomization\/apps\s+\S+\s+True/);
+
+    assert.equal(await cli('resume', 'kustomization', 'apps'), 0);
+    await install.runner.once();
+    assert.equal(await replicas(), 4);
+    const tree = await cliOutput('tree', 'kustomization', 'flux-system');
+    assert.match(tree.out, /Kustomization\/flux-system\/flux-system \(cluster dev, main@sha1:/);
+    assert.match(tree.out, /Kustomization\/flux-system\/apps\s+\(registered in Tide\)/);
+    const bad = await cliOutput('reconcile', 'kustomization', 'nope');
+    assert.equal(bad.code, 2);
   });
 });

@@ -19,7 +19,7 @@ async function rendered(install: LocalInstall, args: string[]) {
 /** `tide build kustomization NAME`: the YAML the current artifact renders to, as it would be applied. */
 export async function build(install: LocalInstall, args: string[]): Promise<number> {
   const { objects } = await rendered(install, args);
-  process.stdout.write(objects.map((o) => stringify(o)).join('---\n'));
+  console.log(objects.map((o) => stringify(o)).join('---\n').trimEnd());
   return 0;
 }
 
