@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryEventBus, type DeliveredEvent } from '../events/index.ts';
+import { DetailType, MemoryEventBus, type DeliveredEvent } from '../events/index.ts';
 import { Logger } from '../log.ts';
 import type { ReconcileContext } from '../reconcile/context.ts';
 import { ClusterSecrets, DirectorySecrets, SecretChain } from '../secrets/secrets.ts';
@@ -45,7 +45,12 @@ export function openLocal(stateDir = defaultStateDir()): LocalInstall {
     secrets: new SecretChain([new DirectorySecrets(join(stateDir, 'secrets')), new ClusterSecrets(cluster)]),
     log,
   };
-  const runner = new LocalRunner(ctx, async () => Object.keys(await clusters.list()).sort());
+  const runner = new LocalRunner(ctx, async () => Object.keys(await clusters.list()).sort(), undefined, (handler) =>
+    bus.subscribe({ detailType: [DetailType.SourceUpdated] }, (e) => {
+      const o = e.detail.involvedObject;
+      handler({ cluster: e.detail.cluster, namespace: o.namespace, kind: o.kind, name: o.name });
+    }),
+  );
   return { stateDir, ctx, bus, clusters, runner, eventsFile, close: () => clusters.close() };
 }
 

@@ -23,6 +23,8 @@ export class LocalRunner {
     private readonly clusters: () => Promise<string[]>,
     /** Kustomizations of one dependency level reconciled at once; default 8 (health waits overlap, builds share 2 cores). */
     private readonly concurrency = 8,
+    /** Subscribes to "Source Updated" events; returns how to unsubscribe. */
+    private readonly onSourceUpdated?: (handler: (source: ObjectRef) => void) => () => void,
   ) {}
 
   /** One pass over everything (or only what is due, with `onlyDue`). */
@@ -80,11 +82,27 @@ export class LocalRunner {
     return last;
   }
 
-  /** Reconciles what is due, forever, until the signal aborts. */
+  /**
+   * Reconciles what is due, forever, until the signal aborts. A source's new revision ("Source
+   * Updated") makes its consumers due at once, as on AWS, instead of at their own interval.
+   */
   async run(signal: AbortSignal, onResult?: (r: PassResult) => void, tickMs = 1000): Promise<void> {
-    while (!signal.aborted) {
-      await this.pass({ onlyDue: true, onResult });
-      await new Promise((r) => setTimeout(r, tickMs));
+    const unsubscribe = this.onSourceUpdated?.((source) => void this.requestConsumers(source));
+    try {
+      while (!signal.aborted) {
+        await this.pass({ onlyDue: true, onResult });
+        await new Promise((r) => setTimeout(r, tickMs));
+      }
+    } finally {
+      unsubscribe?.();
+    }
+  }
+
+  /** Makes every Kustomization that reads this source due now. */
+  async requestConsumers(source: ObjectRef): Promise<void> {
+    for (const item of (await this.ctx.store.objects.list(source.cluster, { kind: 'Kustomization' })).items) {
+      const ref = (item.value.spec as KustomizationSpec | undefined)?.sourceRef;
+      if (ref?.kind === source.kind && ref.name === source.name && (ref.namespace ?? item.ref.namespace) === source.namespace) this.request(item.ref);
     }
   }
 
