@@ -21,18 +21,27 @@ export interface Notice {
 export async function notify(ctx: ReconcileContext, ref: ObjectRef, apiVersion: string, status: ObjectStatus | undefined, n: Notice, controller: string): Promise<{ lastEventDigest: string }> {
   const d = digest([n.reason, n.message, n.revision ?? '', n.severity]);
   if (status?.lastEventDigest === d) return { lastEventDigest: d };
-  await ctx.bus.publish([
-    newEvent(n.detailType, {
-      involvedObject: { kind: ref.kind, namespace: ref.namespace, name: ref.name, apiVersion },
-      cluster: ref.cluster,
-      severity: n.severity,
-      reason: n.reason,
-      message: n.message,
-      ...(n.revision ? { revision: n.revision } : {}),
-      ...(n.metadata ? { metadata: n.metadata } : {}),
-      reportingController: controller,
-      ...(ctx.now ? { timestamp: ctx.now().toISOString() } : {}),
-    }),
-  ]);
+  try {
+    await ctx.bus.publish([
+      newEvent(n.detailType, {
+        involvedObject: { kind: ref.kind, namespace: ref.namespace, name: ref.name, apiVersion },
+        cluster: ref.cluster,
+        severity: n.severity,
+        reason: n.reason,
+        message: n.message,
+        ...(n.revision ? { revision: n.revision } : {}),
+        ...(n.metadata ? { metadata: n.metadata } : {}),
+        reportingController: controller,
+        ...(ctx.now ? { timestamp: ctx.now().toISOString() } : {}),
+      }),
+    ]);
+  } catch (err) {
+    // The reconcile's outcome stands; the event is reported here and sent again next time
+    // (its digest is not remembered as sent).
+    ctx.log.error(`event ${n.detailType} for ${ref.cluster}/${ref.namespace}/${ref.kind}/${ref.name} not published: ${(err as Error).message}`, {
+      cluster: ref.cluster, namespace: ref.namespace, kind: ref.kind, name: ref.name, revision: n.revision, reason: n.reason,
+    });
+    return { lastEventDigest: typeof status?.lastEventDigest === 'string' ? status.lastEventDigest : '' };
+  }
   return { lastEventDigest: d };
 }
