@@ -7,6 +7,10 @@ export async function local(install: LocalInstall, args: string[]): Promise<numb
   const { values } = parse(args, { once: { type: 'boolean' }, interval: { type: 'string' } });
   const line = (r: PassResult) =>
     `${new Date().toISOString()} ${r.outcome.ready ? '✔' : '✗'} ${r.ref.cluster}/${r.ref.namespace}/${r.ref.kind}/${r.ref.name}${r.outcome.revision ? ` @ ${r.outcome.revision}` : ''}: ${r.outcome.message.split('\n')[0]}`;
+  if (Object.keys(await install.clusters.list()).length === 0) {
+    console.log(`no cluster is registered in ${install.stateDir}: run tide bootstrap --cluster NAME --url URL --context CTX first`);
+    if (values.once) return 0;
+  }
   if (values.once) return printResults(await install.runner.once(10, (r) => console.log(line(r))));
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
