@@ -221,8 +221,11 @@ async function observe(ctx: Ctx, items: Item[]): Promise<Map<string, Unstructure
     });
     return live;
   }
+  // Only kinds with objects the last apply recorded need reading: nothing else can take the fast
+  // path, and a first apply learns created/configured from the PATCH itself.
   const byKind = new Map<string, { mapping: ResourceMapping; namespaces: Set<string> }>();
-  for (const it of items) {
+  // A dry run (tide diff) reads them all, to show the fields that would change.
+  for (const it of items.filter((i) => ctx.options.dryRun || ctx.previous.get(i.id)?.desired)) {
     const key = `${it.mapping!.apiVersion}/${it.mapping!.kind}`;
     const g = byKind.get(key) ?? { mapping: it.mapping!, namespaces: new Set<string>() };
     g.namespaces.add(it.obj.metadata.namespace ?? '');
@@ -236,8 +239,11 @@ async function observe(ctx: Ctx, items: Item[]): Promise<Map<string, Unstructure
       for (const o of res.body.items) live.set(inventoryId({ ...o, apiVersion: mapping.apiVersion, kind: mapping.kind }), { ...o, apiVersion: mapping.apiVersion, kind: mapping.kind });
       return true;
     };
-    // One LIST across namespaces when allowed; else one per namespace (least-privilege RBAC).
-    if (!(await list())) await mapLimit([...namespaces], 8, (ns) => list(ns));
+    // One namespace: list only it (the apiserver then scans only it). Several: one LIST across
+    // namespaces when allowed, else one per namespace (least-privilege RBAC).
+    const only = namespaces.size === 1 && mapping.namespaced ? [...namespaces][0] : undefined;
+    if (only) await list(only);
+    else if (!(await list())) await mapLimit([...namespaces], 8, (ns) => list(ns));
   });
   return live;
 }
@@ -337,12 +343,21 @@ async function applyOne(ctx: Ctx, it: Item, observed: Map<string, Unstructured>)
   it.entry = { ...base, action: 'configured', ...(fields ? { fields } : {}), ...(drifted ? { drifted: true } : {}) };
 }
 
-function patchApply(ctx: Ctx, path: string, obj: Unstructured): Promise<KubeResponse> {
-  return ctx.cluster.client.request('PATCH', path, {
+async function patchApply(ctx: Ctx, path: string, obj: Unstructured): Promise<KubeResponse> {
+  const send = () => ctx.cluster.client.request('PATCH', path, {
     body: obj,
     contentType: 'application/apply-patch+yaml',
     query: { fieldManager: ctx.manager, force: true, ...(ctx.options.dryRun ? { dryRun: 'All' } : {}) },
   });
+  // An apply creates, so 404 means the endpoint or the namespace is not there *yet*: a CRD
+  // Established a moment ago whose handler is still being installed, or a Namespace of this set
+  // still being initialised. Try again briefly before calling it a failure.
+  let res = await send();
+  for (let attempt = 1; res.status === 404 && attempt <= 5; attempt++) {
+    await new Promise((r) => setTimeout(r, 100 * attempt));
+    res = await send();
+  }
+  return res;
 }
 
 function isImmutable(res: KubeResponse): boolean {

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import git from 'isomorphic-git';
-import http from 'isomorphic-git/http/node';
 import { GitSourceError } from './errors.ts';
 import { refNotFound, toGitSourceError } from './failure.ts';
 import type { Remote } from './remote.ts';
@@ -19,15 +18,18 @@ export async function fetchCommit(remote: Remote, target: Target, gitdir: string
   await git.init({ fs, gitdir, bare: true });
   await git.addRemote({ fs, gitdir, remote: 'origin', url: remote.url });
   const fetch = async (ref: string, depth: number | undefined, describe: string) => {
+    const { http, url, close } = remote.connect();
     try {
       const result = await git.fetch({
-        fs, http, gitdir, cache, url: remote.url, remote: 'origin', ref,
+        fs, http, gitdir, cache, url, remote: 'origin', ref,
         singleBranch: true, tags: false, ...(depth ? { depth } : {}),
         headers: remote.headers(), onAuth: remote.onAuth, onAuthFailure: remote.onAuthFailure,
       });
       return result.fetchHead ?? undefined;
     } catch (err) {
       throw toGitSourceError(err, remote, { name: ref, describe });
+    } finally {
+      await close();
     }
   };
 

@@ -1,5 +1,5 @@
 // Fetching a Flux GitRepository (source.toolkit.fluxcd.io/v1) in pure TypeScript: isomorphic-git
-// over HTTP(S), no git binary. resolveRevision is the cheap poll; fetchArtifact packs the tree.
+// over HTTP(S), or over SSH through the ssh2 client (ssh-transport.ts), no git or ssh binary. resolveRevision is the cheap poll; fetchArtifact packs the tree.
 export type { GitCredentials, GitRepositoryRef, GitSourceSpec } from './types.ts';
 export { DEFAULT_BRANCH, DEFAULT_MAX_ARTIFACT_BYTES } from './types.ts';
 export { GitSourceError, type GitSourceErrorReason } from './errors.ts';

@@ -1,5 +1,4 @@
 import git from 'isomorphic-git';
-import http from 'isomorphic-git/http/node';
 import { toGitSourceError } from './failure.ts';
 import type { Remote } from './remote.ts';
 
@@ -11,15 +10,17 @@ export interface RemoteRef {
 }
 
 /**
- * `git ls-remote`: one GET of info/refs?service=git-upload-pack. Protocol v1 on purpose: v2 would
+ * `git ls-remote`: one GET of info/refs?service=git-upload-pack (over SSH: git-upload-pack's
+ * advertisement, then a flush-pkt so no pack is made). Protocol v1 on purpose: v2 would
  * need an upload-pack POST (ls-refs) for the same list, while v1 advertises refs and peeled tags
  * in the first response.
  */
 export async function listRefs(remote: Remote): Promise<RemoteRef[]> {
+  const { http, url, close } = remote.connect();
   try {
     const refs = await git.listServerRefs({
       http,
-      url: remote.url,
+      url,
       headers: remote.headers(),
       onAuth: remote.onAuth,
       onAuthFailure: remote.onAuthFailure,
@@ -29,5 +30,7 @@ export async function listRefs(remote: Remote): Promise<RemoteRef[]> {
     return refs.map((r) => ({ name: r.ref, oid: r.oid, commit: r.peeled ?? r.oid }));
   } catch (err) {
     throw toGitSourceError(err, remote);
+  } finally {
+    await close();
   }
 }

@@ -1,14 +1,28 @@
-import type { AuthCallback, AuthFailureCallback, GitAuth } from 'isomorphic-git';
+import type { AuthCallback, AuthFailureCallback, GitAuth, HttpClient } from 'isomorphic-git';
+import http from 'isomorphic-git/http/node';
+import ssh2 from 'ssh2';
 import { registerSecret, redactString } from '../../redact.ts';
 import { GitSourceError } from './errors.ts';
+import { hostKeyAlgorithms, hostKeysFor, knownHostsName } from './known-hosts.ts';
+import { placeholderUrl, SshGitClient, type SshEndpoint, type SshSettings } from './ssh-transport.ts';
 import type { GitCredentials, GitSourceSpec } from './types.ts';
 
 /** How to talk to a GitRepository's server with isomorphic-git: URL, headers and auth callbacks. */
 export interface Remote {
   /** `GitRepository <namespace>/<name>`, the start of every message. */
   readonly subject: string;
-  /** The URL without user info: the one given to isomorphic-git and the one put in messages. */
+  /**
+   * The URL put in messages: without user info for HTTP(S); for SSH as written (its user name is
+   * not a secret), minus any password.
+   */
   readonly url: string;
+  /** `http` for HTTP(S) URLs, `ssh` for ssh:// and scp-like `user@host:path`. */
+  readonly transport: 'http' | 'ssh';
+  /**
+   * The client and URL for one isomorphic-git call. Call close() once it is done (also on
+   * failure): an SSH remote keeps a connection open between the listing and the pack.
+   */
+  connect(): Connection;
   readonly credentials: GitCredentials;
   /** `namespace/name` of the Secret the credentials came from, for messages. */
   readonly secret: string | undefined;
@@ -20,13 +34,19 @@ export interface Remote {
   readonly onAuthFailure: AuthFailureCallback;
 }
 
-/** Checks the URL (HTTP(S) only for now) and registers every credential with the redactor. */
+/** One isomorphic-git call's way to the server. */
+export interface Connection {
+  readonly http: HttpClient;
+  /** The URL given to isomorphic-git (a placeholder over SSH: the client ignores it). */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Checks the URL (HTTP(S) or SSH) and registers every credential with the redactor. */
 export function openRemote(spec: GitSourceSpec): Remote {
   const subject = `GitRepository ${spec.id}`;
   const raw = spec.url.trim();
-  if (/^ssh:\/\//i.test(raw) || /^[^\s/:@]+@[^\s/:]+:/.test(raw)) {
-    throw new GitSourceError('Unsupported', `${subject}: ssh:// URLs are not supported yet: use an https:// URL with a token or username and password in spec.secretRef`);
-  }
+  if (/^ssh:\/\//i.test(raw) || SCP_LIKE.test(raw)) return openSshRemote(spec, subject, raw);
   let parsed: URL;
   try {
     parsed = new URL(raw);
@@ -61,6 +81,8 @@ export function openRemote(spec: GitSourceSpec): Remote {
   return {
     subject,
     url,
+    transport: 'http',
+    connect: () => ({ http, url, close: async () => undefined }),
     credentials,
     secret: spec.secret,
     headers: () => ({ ...auth }),
@@ -79,4 +101,92 @@ function authHeaders(c: GitCredentials): Record<string, string> {
     return { Authorization: `Basic ${Buffer.from(`${c.username ?? ''}:${c.password ?? ''}`).toString('base64')}` };
   }
   return {};
+}
+
+/** scp-like `user@host:path` (the user is required, so nothing else reads as one). */
+const SCP_LIKE = /^([^\s/:@]+)@([^\s/:@]+|\[[^\]\s]+\]):(?!\/\/)(.*)$/;
+
+/**
+ * An ssh:// or scp-like URL, authenticated as Flux does with the secret's `identity` (private key)
+ * and `known_hosts`; `password` is the key's passphrase. Host keys are always checked.
+ */
+function openSshRemote(spec: GitSourceSpec, subject: string, raw: string): Remote {
+  const given = spec.credentials ?? {};
+  const secret = spec.secret ? `secret ${spec.secret}` : 'the secret named by spec.secretRef';
+  registerSecret(given.identity);
+  registerSecret(given.password);
+  const { endpoint, url } = parseSshUrl(subject, raw, given.username);
+  const keyscan = `ssh-keyscan${endpoint.port === 22 ? '' : ` -p ${endpoint.port}`} ${endpoint.host}`;
+
+  if (!given.identity?.trim()) {
+    throw new GitSourceError('AuthenticationFailed', `${subject}: ${url} is an SSH URL and no private key was given: set spec.secretRef to a secret with identity (the deploy key's private key) and known_hosts`);
+  }
+  const parsed = ssh2.utils.parseKey(given.identity, given.password || undefined);
+  if (parsed instanceof Error) {
+    const encrypted = /encrypted|passphrase|bad decrypt/i.test(parsed.message);
+    throw new GitSourceError(
+      'AuthenticationFailed',
+      encrypted
+        ? `${subject}: the identity in ${secret} is an encrypted private key and ${given.password ? 'the password does not open it' : 'no password was given'}: put its passphrase in the secret's password, or use a key without one`
+        : `${subject}: the identity in ${secret} is not a private key Tide can read (${redactString(parsed.message)}): give an OpenSSH or PEM private key (RSA, ECDSA or Ed25519)`,
+    );
+  }
+  if (!given.knownHosts?.trim()) {
+    throw new GitSourceError('AuthenticationFailed', `${subject}: ${secret} has no known_hosts, and host keys are always checked: add the host key of ${knownHostsName(endpoint.host, endpoint.port)} to the secret's known_hosts (${keyscan}, after checking its fingerprint)`);
+  }
+  const hostKeys = hostKeysFor(given.knownHosts, endpoint.host, endpoint.port);
+  if (hostKeys.keys.length === 0 || hostKeyAlgorithms(hostKeys.keys).length === 0) {
+    throw new GitSourceError('AuthenticationFailed', `${subject}: known_hosts in ${secret} has no ${hostKeys.keys.length ? 'usable ' : ''}key for ${knownHostsName(endpoint.host, endpoint.port)}: add the server's host key to the secret's known_hosts (${keyscan}, after checking its fingerprint)`);
+  }
+
+  const settings: SshSettings = { endpoint, identity: given.identity, passphrase: given.password || undefined, hostKeys, subject, url, secret };
+  const gitUrl = placeholderUrl(endpoint);
+  const credentials: GitCredentials = { username: endpoint.user, identity: given.identity, knownHosts: given.knownHosts, password: given.password || undefined };
+  return {
+    subject,
+    url,
+    transport: 'ssh',
+    connect: () => {
+      const client = new SshGitClient(settings);
+      return { http: client, url: gitUrl, close: () => client.close() };
+    },
+    credentials,
+    secret: spec.secret,
+    headers: () => ({}),
+    onAuth: (): GitAuth => ({ cancel: true }),
+    onAuthFailure: (): GitAuth => ({ cancel: true }),
+  };
+}
+
+/**
+ * Host, port, user and path from `ssh://[user@]host[:port]/path` or `user@host:path`. The path
+ * is sent as git sends it: absolute for ssh:// (but `/~user/...` relative to a home), as written
+ * for the scp-like form. The user is the URL's, else the secret's username, else `git`.
+ */
+function parseSshUrl(subject: string, raw: string, fallbackUser: string | undefined): { endpoint: SshEndpoint; url: string } {
+  const bad = (why: string) =>
+    new GitSourceError('Unsupported', `${subject}: spec.url ${JSON.stringify(redactString(raw))} is not a valid SSH URL (${why}): write it as ssh://git@host[:port]/path or git@host:path`);
+  if (/^ssh:\/\//i.test(raw)) {
+    let u: URL;
+    try {
+      u = new URL(raw);
+    } catch {
+      throw bad('it does not parse');
+    }
+    const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+    if (!host) throw bad('no host');
+    let path = decodeURIComponent(u.pathname);
+    if (!path || path === '/') throw bad('no repository path');
+    if (path.startsWith('/~')) path = path.slice(1);
+    const user = (u.username ? decodeURIComponent(u.username) : '') || fallbackUser || 'git';
+    const port = u.port ? Number(u.port) : 22;
+    u.password = '';
+    return { endpoint: { host, port, user, path }, url: u.href.replace(/\/+$/, '') };
+  }
+  const m = SCP_LIKE.exec(raw);
+  if (!m) throw bad('it does not parse');
+  const host = m[2]!.replace(/^\[(.*)\]$/, '$1');
+  const path = m[3]!;
+  if (!path) throw bad('no repository path');
+  return { endpoint: { host, port: 22, user: m[1]!, path }, url: raw };
 }

@@ -11,16 +11,28 @@ export interface GitRepositoryRef {
 }
 
 export interface GitCredentials {
+  /** HTTP(S) user; over SSH, the login when spec.url names none (default `git`). */
   username?: string;
+  /** HTTP(S) password or token; over SSH, the passphrase of an encrypted `identity` (as in Flux). */
   password?: string;
   /** Sent as `Authorization: Bearer <token>`. For GitHub-style tokens use `password` (username `git`). */
   bearerToken?: string;
+  /** SSH: the secret's `identity`, a private key in OpenSSH or PEM form (RSA, ECDSA, Ed25519). */
+  identity?: string;
+  /**
+   * SSH: the secret's `known_hosts`, OpenSSH's format (`ssh-keyscan` output, hashed or not). Required:
+   * the server's host key must be in it.
+   */
+  knownHosts?: string;
 }
 
 export interface GitSourceSpec {
   /** For messages: `namespace/name` of the GitRepository. */
   id: string;
-  /** `http://` or `https://`; credentials in the URL are used and never printed. */
+  /**
+   * `http://` or `https://` (credentials in the URL are used and never printed), or SSH:
+   * `ssh://[user@]host[:port]/path` or `user@host:path`, with `identity` and `knownHosts`.
+   */
   url: string;
   /** Flux's default: branch `master`. Precedence as Flux: commit > name > semver > tag > branch. */
   ref?: GitRepositoryRef;
