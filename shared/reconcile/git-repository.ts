@@ -48,7 +48,9 @@ export async function reconcileGitRepository(ctx: ReconcileContext, ref: ObjectR
     if (data instanceof Error || !data) {
       return fail(Reason.AuthenticationFailed, `secret ${ref.namespace}/${spec.secretRef.name} ${data instanceof Error ? `could not be read: ${data.message}` : 'not found'}: create it in Tide's secret store or the cluster`, { retryMs: interval });
     }
-    credentials = { username: data.username, password: data.password, bearerToken: data.bearerToken };
+    // Flux's GitRepository secret keys: username/password or bearerToken over HTTPS;
+    // identity (private key), known_hosts and an optional password (passphrase) over SSH.
+    credentials = { username: data.username, password: data.password, bearerToken: data.bearerToken, identity: data.identity, knownHosts: data.known_hosts };
   }
   const source = { id: `${ref.namespace}/${ref.name}`, url: spec.url, ref: spec.ref, ignore: spec.ignore, credentials, ...(spec.secretRef?.name ? { secret: `${ref.namespace}/${spec.secretRef.name}` } : {}) };
 

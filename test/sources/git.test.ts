@@ -421,9 +421,9 @@ describe('GitRepository: auth and failures', () => {
     await rejectsWith(resolveRevision({ id: 'flux-system/down', url: 'http://127.0.0.1:1/x.git' }), 'FetchFailed', /fetching from http:\/\/127\.0\.0\.1:1\/x\.git failed: .*ECONNREFUSED/);
   });
 
-  it('ssh URLs and other schemes are Unsupported', async () => {
-    await rejectsWith(resolveRevision({ id: 'flux-system/ssh', url: 'ssh://git@github.com/org/repo.git' }), 'Unsupported', /^GitRepository flux-system\/ssh: ssh:\/\/ URLs are not supported yet/);
-    await rejectsWith(fetchArtifact({ id: 'flux-system/scp', url: 'git@github.com:org/repo.git' }), 'Unsupported', /ssh:\/\/ URLs are not supported yet/);
+  it('an ssh URL without a key fails before connecting; other schemes are Unsupported', async () => {
+    await rejectsWith(resolveRevision({ id: 'flux-system/ssh', url: 'ssh://git@github.com/org/repo.git' }), 'AuthenticationFailed', /no private key was given/);
+    await rejectsWith(fetchArtifact({ id: 'flux-system/scp', url: 'git@github.com:org/repo.git' }), 'AuthenticationFailed', /no private key was given/);
     await rejectsWith(resolveRevision({ id: 'flux-system/file', url: 'file:///srv/repo.git' }), 'Unsupported', /file:\/\/ URLs are not supported/);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LocalInstall } from '../../local/install.ts';
 import type { KubeObject } from '../../store/types.ts';
@@ -15,21 +15,31 @@ export async function bootstrap(install: LocalInstall, args: string[]): Promise<
     url: { type: 'string' }, branch: { type: 'string' }, path: { type: 'string' }, context: { type: 'string' },
     kubeconfig: { type: 'string' }, interval: { type: 'string' }, username: { type: 'string' }, password: { type: 'string' },
     label: { type: 'string', multiple: true }, 'no-wait': { type: 'boolean' },
+    'private-key-file': { type: 'string' }, 'known-hosts-file': { type: 'string' },
   });
-  if (!values.cluster || !values.url) throw new UsageError('usage: tide bootstrap --cluster NAME --url URL [--branch main] [--path clusters/NAME] [--context CTX] [--username U --password P]');
+  if (!values.cluster || !values.url) {
+    throw new UsageError('usage: tide bootstrap --cluster NAME --url URL [--branch main] [--path clusters/NAME] [--context CTX] [--username U --password P | --private-key-file F --known-hosts-file F]');
+  }
   const cluster = values.cluster;
   const path = values.path ?? `clusters/${cluster}`;
   const labels = Object.fromEntries(((values.label ?? []) as string[]).map((l) => l.split('=', 2) as [string, string]));
   await install.clusters.register(cluster, { labels, path, ...(values.context ? { context: values.context } : {}), ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}) });
   const ns = 'flux-system';
-  if (values.username || values.password) {
+  // The flux-system secret, with Flux's keys: username/password for HTTPS, identity and
+  // known_hosts (and password as the key's passphrase) for SSH.
+  const secret: Record<string, string> = {};
+  if (values.username || values.password) Object.assign(secret, { username: values.username ?? 'git', password: values.password ?? '' });
+  if (values['private-key-file']) secret.identity = await readFile(values['private-key-file'], 'utf8');
+  if (values['known-hosts-file']) secret.known_hosts = await readFile(values['known-hosts-file'], 'utf8');
+  const hasSecret = Object.keys(secret).length > 0;
+  if (hasSecret) {
     const dir = join(install.stateDir, 'secrets', cluster, ns);
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'flux-system.json'), JSON.stringify({ username: values.username ?? 'git', password: values.password ?? '' }), { mode: 0o600 });
+    await writeFile(join(dir, 'flux-system.json'), JSON.stringify(secret), { mode: 0o600 });
   }
   const source: KubeObject = {
     apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', metadata: { name: 'flux-system', namespace: ns, generation: 1 },
-    spec: { interval: values.interval ?? '1m', url: values.url, ref: { branch: values.branch ?? 'main' }, ...(values.username || values.password ? { secretRef: { name: 'flux-system' } } : {}) },
+    spec: { interval: values.interval ?? '1m', url: values.url, ref: { branch: values.branch ?? 'main' }, ...(hasSecret ? { secretRef: { name: 'flux-system' } } : {}) },
   };
   const ks: KubeObject = {
     apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'flux-system', namespace: ns, generation: 1 },

@@ -1,6 +1,7 @@
 import type { AuthCallback, AuthFailureCallback, GitAuth, HttpClient } from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import ssh2 from 'ssh2';
+import type { ParsedKey } from 'ssh2';
 import { registerSecret, redactString } from '../../redact.ts';
 import { GitSourceError } from './errors.ts';
 import { hostKeyAlgorithms, hostKeysFor, knownHostsName } from './known-hosts.ts';
@@ -121,14 +122,16 @@ function openSshRemote(spec: GitSourceSpec, subject: string, raw: string): Remot
   if (!given.identity?.trim()) {
     throw new GitSourceError('AuthenticationFailed', `${subject}: ${url} is an SSH URL and no private key was given: set spec.secretRef to a secret with identity (the deploy key's private key) and known_hosts`);
   }
-  const parsed = ssh2.utils.parseKey(given.identity, given.password || undefined);
-  if (parsed instanceof Error) {
-    const encrypted = /encrypted|passphrase|bad decrypt/i.test(parsed.message);
+  const parsedKeys = ssh2.utils.parseKey(given.identity, given.password || undefined) as ReturnType<typeof ssh2.utils.parseKey> | ParsedKey[];
+  const parsed = Array.isArray(parsedKeys) ? parsedKeys[0] ?? new Error('no key found') : parsedKeys;
+  if (parsed instanceof Error || !parsed.isPrivateKey()) {
+    const message = parsed instanceof Error ? parsed.message : 'it is a public key';
+    const encrypted = /encrypted|passphrase|bad decrypt/i.test(message);
     throw new GitSourceError(
       'AuthenticationFailed',
       encrypted
         ? `${subject}: the identity in ${secret} is an encrypted private key and ${given.password ? 'the password does not open it' : 'no password was given'}: put its passphrase in the secret's password, or use a key without one`
-        : `${subject}: the identity in ${secret} is not a private key Tide can read (${redactString(parsed.message)}): give an OpenSSH or PEM private key (RSA, ECDSA or Ed25519)`,
+        : `${subject}: the identity in ${secret} is not a private key Tide can read (${redactString(message)}): give an OpenSSH or PEM private key (RSA, ECDSA or Ed25519)`,
     );
   }
   if (!given.knownHosts?.trim()) {
@@ -139,7 +142,7 @@ function openSshRemote(spec: GitSourceSpec, subject: string, raw: string): Remot
     throw new GitSourceError('AuthenticationFailed', `${subject}: known_hosts in ${secret} has no ${hostKeys.keys.length ? 'usable ' : ''}key for ${knownHostsName(endpoint.host, endpoint.port)}: add the server's host key to the secret's known_hosts (${keyscan}, after checking its fingerprint)`);
   }
 
-  const settings: SshSettings = { endpoint, identity: given.identity, passphrase: given.password || undefined, hostKeys, subject, url, secret };
+  const settings: SshSettings = { endpoint, key: parsed, hostKeys, subject, url, secret };
   const gitUrl = placeholderUrl(endpoint);
   const credentials: GitCredentials = { username: endpoint.user, identity: given.identity, knownHosts: given.knownHosts, password: given.password || undefined };
   return {

@@ -1,6 +1,6 @@
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
 import ssh2 from 'ssh2';
-import type { ClientChannel, ConnectConfig } from 'ssh2';
+import type { ClientChannel, ConnectConfig, ParsedKey, PublicKeyAuthMethod } from 'ssh2';
 import { redactString } from '../../redact.ts';
 import { GitSourceError } from './errors.ts';
 import { blobType, fingerprint, hostKeyAlgorithms, knownHostsName, type HostKeys } from './known-hosts.ts';
@@ -16,9 +16,8 @@ export interface SshEndpoint {
 /** What an SSH connection needs, checked beforehand (openRemote): a parsed key and known host keys. */
 export interface SshSettings {
   endpoint: SshEndpoint;
-  /** The private key (OpenSSH or PEM), checked to parse, and its passphrase if encrypted. */
-  identity: string;
-  passphrase?: string;
+  /** The private key, parsed (and decrypted) once by openRemote. */
+  key: ParsedKey;
   hostKeys: HostKeys;
   /** For messages: `GitRepository ns/name`, the URL, and `secret ns/name`. */
   subject: string;
@@ -138,10 +137,12 @@ class Session {
       hostAccepted ||= ok;
       return ok;
     };
+    const publicKey: PublicKeyAuthMethod = { type: 'publickey', username: user, key: s.key };
     const config: ConnectConfig = {
-      host, port, username: user, privateKey: s.identity, ...(s.passphrase ? { passphrase: s.passphrase } : {}),
+      host, port, username: user,
       hostVerifier, readyTimeout: timeoutMs, keepaliveInterval: 15_000, keepaliveCountMax: 4,
-      authHandler: ['publickey'],
+      // The key only, already parsed: no 'none' probe, no agent, no second passphrase KDF.
+      authHandler: [publicKey],
       algorithms: { serverHostKey: hostKeyAlgorithms(s.hostKeys.keys) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
     };
 

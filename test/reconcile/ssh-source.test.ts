@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { main } from '../../shared/cli/main.ts';
+import { openLocal, type LocalInstall } from '../../shared/local/install.ts';
+import { startGitServer, type GitServer } from '../rig/git-server.ts';
+import { startKube, type Kube } from '../rig/kube.ts';
+import { startSshGit, type SshGit } from '../rig/ssh-git.ts';
+import { fleet } from './fleet.ts';
+
+// A fleet bootstrapped over SSH with a deploy key and a strict known_hosts, as most Flux users do.
+let git: GitServer;
+let ssh: SshGit;
+let kube: Kube;
+let state: string;
+let install: LocalInstall;
+
+before(async () => {
+  [git, kube] = await Promise.all([startGitServer(), startKube({ name: 'ssh', controllerManager: false })]);
+  ssh = await startSshGit(git.root);
+  state = await mkdtemp(join(tmpdir(), 'tide-ssh-'));
+  await git.createRepo('fleet');
+  await git.commit('fleet', fleet(['ssh']));
+});
+after(async () => {
+  install?.close();
+  await ssh?.stop();
+  await kube?.stop();
+  await git?.stop();
+  await rm(state, { recursive: true, force: true });
+});
+
+describe('an SSH GitRepository', () => {
+  it('bootstraps the cluster with the deploy key, and the key never reaches an event or the log', async () => {
+    const code = await main(['bootstrap', '--cluster', 'ssh', '--url', ssh.url('fleet'), '--kubeconfig', kube.kubeconfigPath,
+      '--private-key-file', ssh.deployKeyPath, '--known-hosts-file', ssh.knownHostsPath, '--state', state]);
+    assert.equal(code, 0);
+    install = openLocal(state);
+    const dep = await kube.api<{ spec: { replicas: number } }>('GET', '/apis/apps/v1/namespaces/podinfo/deployments/podinfo');
+    assert.equal(dep.body.spec.replicas, 2);
+    const st = (await install.ctx.store.status.get({ cluster: 'ssh', namespace: 'flux-system', kind: 'GitRepository', name: 'flux-system' }))?.value;
+    assert.match((st?.artifact as { revision: string }).revision, /^main@sha1:[0-9a-f]{40}$/);
+    const keyLine = ssh.deployKey.split('\n')[1]!;
+    for (const file of ['events.jsonl', 'tide.log']) {
+      assert.ok(!(await readFile(join(state, file), 'utf8')).includes(keyLine), `${file} holds no key material`);
+    }
+  });
+});
