@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -159,5 +159,26 @@ describe('Git to cluster, in tide local', () => {
     assert.match(tree.out, /Kustomization\/flux-system\/apps\s+\(registered in Tide\)/);
     const bad = await cliOutput('reconcile', 'kustomization', 'nope');
     assert.equal(bad.code, 2);
+  });
+
+  it('a source that fails keeps serving its last good artifact; the cluster Secret is the fallback for credentials', async () => {
+    const secretFile = join(state, 'secrets', 'dev', 'flux-system', 'flux-system.json');
+    await writeFile(secretFile, JSON.stringify({ username: git.username, password: 'wrong-password-123' }));
+    const results = await once();
+    const source = results.find((r) => r.ref.kind === 'GitRepository')?.outcome;
+    assert.equal(source?.ready, false);
+    assert.match(source?.message ?? '', /auth.*\(still serving revision main@sha1:[0-9a-f]{40}\)/i);
+    assert.ok(!source?.message.includes('wrong-password-123'));
+    assert.equal(results.find((r) => r.ref.name === 'apps')?.outcome.ready, true, 'consumers go on with the last artifact');
+
+    // No secret in Tide's store: the Secret of that name in the cluster is used.
+    await rm(secretFile);
+    await kube.api('POST', '/api/v1/namespaces', { metadata: { name: 'flux-system' } });
+    const created = await kube.api('POST', '/api/v1/namespaces/flux-system/secrets', {
+      metadata: { name: 'flux-system' }, stringData: { username: git.username, password: git.password },
+    });
+    assert.equal(created.status, 201);
+    const recovered = (await once()).find((r) => r.ref.kind === 'GitRepository')?.outcome;
+    assert.equal(recovered?.ready, true, recovered?.message);
   });
 });
