@@ -22,7 +22,7 @@ export class LocalRunner {
     private readonly ctx: ReconcileContext,
     private readonly clusters: () => Promise<string[]>,
     /** Kustomizations of one dependency level reconciled at once; default 8 (health waits overlap, builds share 2 cores). */
-    private readonly concurrency = 8,
+    private readonly concurrency = Number(process.env.TIDE_LOCAL_CONCURRENCY ?? 8),
     /** Subscribes to "Source Updated" events; returns how to unsubscribe. */
     private readonly onSourceUpdated?: (handler: (source: ObjectRef) => void) => () => void,
   ) {}
