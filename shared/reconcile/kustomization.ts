@@ -1,4 +1,4 @@
-import { applyAll, type AppliedEntry } from '../apply/apply.ts';
+import { applyAll } from '../apply/apply.ts';
 import type { ChangeSet } from '../apply/changeset.ts';
 import { inventoryId, parseInventoryId, type Unstructured } from '../apply/object.ts';
 import { prune, PruneRefusedError } from '../apply/prune.ts';
@@ -8,7 +8,7 @@ import type { BuildSpec } from '../render/build.ts';
 import { checkVarNames } from '../render/substitute.ts';
 import { formatRef, type ObjectRef } from '../store/refs.ts';
 import type { InventoryEntry } from '../store/types.ts';
-import { isReady, Reason, readyCondition, withReady } from './conditions.ts';
+import { isReady, Reason, withReady } from './conditions.ts';
 import type { Outcome, ReconcileContext } from './context.ts';
 import { deregisterControlObject, isControlObject, registerControlObject } from './control-objects.ts';
 import { DurationError, parseDuration, parseInterval } from './duration.ts';
@@ -190,5 +190,3 @@ function describeChanges(changed: ChangeSet): string[] {
   return changed.map((e) => `${e.subject} ${e.action}${e.drifted ? ' (drift corrected)' : ''}${e.fields?.length ? `: ${e.fields.map((f) => f.path).join(', ')}` : ''}`);
 }
 
-export type { AppliedEntry };
-export { readyCondition };
