@@ -2,6 +2,7 @@ import type { Outcome, ReconcileContext } from '../reconcile/context.ts';
 import { reconcileGitRepository } from '../reconcile/git-repository.ts';
 import { reconcileKustomization, type KustomizationSpec } from '../reconcile/kustomization.ts';
 import { formatRef, type ObjectRef } from '../store/refs.ts';
+import type { KubeObject } from '../store/types.ts';
 import { mapLimit } from '../util/map-limit.ts';
 
 const SOURCE_KINDS = ['GitRepository'];
@@ -16,7 +17,8 @@ export interface PassResult {
  * AWS: sources first, then Kustomizations with their dependencies first.
  */
 export class LocalRunner {
-  private readonly due = new Map<string, number>();
+  /** When each object is due next, and at which generation that was decided: a new generation is due at once. */
+  private readonly due = new Map<string, { at: number; generation: number }>();
 
   constructor(
     private readonly ctx: ReconcileContext,
@@ -31,9 +33,11 @@ export class LocalRunner {
   async pass(options: { onlyDue?: boolean; onResult?: (r: PassResult) => void } = {}): Promise<PassResult[]> {
     const results: PassResult[] = [];
     const now = Date.now();
-    const run = async (ref: ObjectRef, fn: (ctx: ReconcileContext, ref: ObjectRef) => Promise<Outcome>) => {
+    const run = async (ref: ObjectRef, generation: number, fn: (ctx: ReconcileContext, ref: ObjectRef) => Promise<Outcome>) => {
       const key = formatRef(ref);
-      if (options.onlyDue && (this.due.get(key) ?? 0) > now) return;
+      const due = this.due.get(key);
+      // Due when its time came, or when its spec changed (a Stalled object waits for exactly that).
+      if (options.onlyDue && due && due.at > now && due.generation === generation) return;
       let outcome: Outcome;
       try {
         outcome = await fn(this.ctx, ref);
@@ -41,19 +45,20 @@ export class LocalRunner {
         this.ctx.log.error(`reconcile of ${key} failed unexpectedly: ${(err as Error).message}`, { cluster: ref.cluster, namespace: ref.namespace, kind: ref.kind, name: ref.name });
         outcome = { ready: false, message: (err as Error).message, requeueAfterMs: 30_000 };
       }
-      this.due.set(key, outcome.requeueAfterMs !== undefined ? Date.now() + outcome.requeueAfterMs : Number.POSITIVE_INFINITY);
+      this.due.set(key, { at: outcome.requeueAfterMs !== undefined ? Date.now() + outcome.requeueAfterMs : Number.POSITIVE_INFINITY, generation });
       const r = { ref, outcome };
       results.push(r);
       options.onResult?.(r);
     };
     for (const cluster of await this.clusters()) {
       for (const kind of SOURCE_KINDS) {
-        for (const item of (await this.ctx.store.objects.list(cluster, { kind })).items) await run(item.ref, reconcileGitRepository);
+        for (const item of (await this.ctx.store.objects.list(cluster, { kind })).items) await run(item.ref, generationOf(item.value), reconcileGitRepository);
       }
       const ks = (await this.ctx.store.objects.list(cluster, { kind: 'Kustomization' })).items;
+      const generations = new Map(ks.map((k) => [formatRef(k.ref), generationOf(k.value)]));
       // Level by level: each level's Kustomizations depend only on earlier levels, so they run at once.
       for (const level of dependencyLevels(ks.map((k) => ({ ref: k.ref, spec: k.value.spec as KustomizationSpec })))) {
-        await mapLimit(level, this.concurrency, (ref) => run(ref, reconcileKustomization));
+        await mapLimit(level, this.concurrency, (ref) => run(ref, generations.get(formatRef(ref)) ?? 1, reconcileKustomization));
       }
     }
     return results;
@@ -108,7 +113,8 @@ export class LocalRunner {
 
   /** Ask for an object to be reconciled at the next tick. */
   request(ref: ObjectRef): void {
-    this.due.set(formatRef(ref), 0);
+    const key = formatRef(ref);
+    this.due.set(key, { at: 0, generation: this.due.get(key)?.generation ?? 0 });
   }
 
   /**
@@ -122,6 +128,10 @@ export class LocalRunner {
     }
     return parts.sort().join('\n');
   }
+}
+
+function generationOf(o: KubeObject): number {
+  return (o.metadata.generation as number | undefined) ?? 1;
 }
 
 /**

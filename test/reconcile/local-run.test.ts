@@ -8,7 +8,7 @@ import { openLocal, type LocalInstall } from '../../shared/local/install.ts';
 import type { PassResult } from '../../shared/local/runner.ts';
 import { startGitServer, type GitServer } from '../rig/git-server.ts';
 import { startKube, type Kube } from '../rig/kube.ts';
-import { deploymentYaml, fleet } from './fleet.ts';
+import { deploymentYaml, fleet, kustomization, yamlOf } from './fleet.ts';
 
 // tide local running continuously: the source polls every second, the Kustomizations every ten
 // minutes; a push must still be applied within seconds, through "Source Updated".
@@ -63,5 +63,14 @@ describe('tide local, running', () => {
     assert.ok(Date.now() - pushed < 20_000);
     const appsRuns = results.filter((r) => r.ref.name === 'apps');
     assert.ok(appsRuns.every((r) => r.outcome.requeueAfterMs === undefined || r.outcome.requeueAfterMs >= 60_000), 'apps itself was not on a short interval');
+  });
+
+  it('a Stalled Kustomization is reconciled again as soon as Git fixes its spec', async () => {
+    const ref = { cluster: 'live', namespace: 'flux-system', kind: 'Kustomization', name: 'late' };
+    const ready = async () => (await install.ctx.store.status.get(ref))?.value.conditions.find((c) => c.type === 'Ready');
+    await git.commit('fleet', { 'clusters/live/late.yaml': yamlOf(kustomization('late', './infrastructure', { interval: 'soon' })) });
+    await until('Stalled', async () => ((await ready())?.reason === 'InvalidSpec' ? true : undefined), 20_000);
+    await git.commit('fleet', { 'clusters/live/late.yaml': yamlOf(kustomization('late', './infrastructure')) });
+    await until('Ready after the fix', async () => ((await ready())?.status === 'True' ? true : undefined), 20_000);
   });
 });
