@@ -1,9 +1,11 @@
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { extract } from 'tar-stream';
+import { GitSourceError } from '../../shared/sources/git/index.ts';
 import { git, type GitServer } from '../rig/git-server.ts';
 
 /** One entry of an artifact as the tests read it back. */
@@ -103,4 +105,17 @@ export async function startAuthProxy(server: GitServer, accept: string): Promise
       await new Promise<void>((resolve) => proxy.close(() => resolve()));
     },
   };
+}
+
+/** Asserts that `p` fails with a GitSourceError of this reason (and message), and returns it. */
+export async function rejectsWith(p: Promise<unknown>, reason: GitSourceError['reason'], message?: RegExp): Promise<GitSourceError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof GitSourceError, `expected a GitSourceError, got ${String(err)}`);
+    assert.equal(err.reason, reason, err.message);
+    if (message) assert.match(err.message, message);
+    return err;
+  }
+  assert.fail(`expected a ${reason} failure`);
 }

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { fetchArtifact, GitSourceError, resolveRevision, type GitSourceSpec } from '../../shared/sources/git/index.ts';
+import { fetchArtifact, resolveRevision, type GitSourceSpec } from '../../shared/sources/git/index.ts';
 import { openRemote } from '../../shared/sources/git/remote.ts';
 import { git as gitCli, startGitServer, type GitServer } from '../rig/git-server.ts';
 import { startSshGit, type SshGit } from '../rig/ssh-git.ts';
-import { commitAndPush, inClone, readTarball } from './git-fixtures.ts';
+import { commitAndPush, inClone, readTarball, rejectsWith } from './git-fixtures.ts';
 
 const run = promisify(execFile);
 
@@ -54,18 +54,6 @@ function sshSpec(extra: Partial<GitSourceSpec> = {}, repo = REPO): GitSourceSpec
 
 function httpSpec(extra: Partial<GitSourceSpec> = {}): GitSourceSpec {
   return { id: `flux-system/${REPO}`, url: server.url(REPO), credentials: { username: server.username, password: server.password }, ...extra };
-}
-
-async function rejectsWith(p: Promise<unknown>, reason: GitSourceError['reason'], message?: RegExp): Promise<GitSourceError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof GitSourceError, `expected a GitSourceError, got ${String(err)}`);
-    assert.equal(err.reason, reason, err.message);
-    if (message) assert.match(err.message, message);
-    return err;
-  }
-  assert.fail(`expected a ${reason} failure`);
 }
 
 /** A fresh key pair made by ssh-keygen; returns the private key text. */

@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import git from 'isomorphic-git';
-import { fetchArtifact, GitSourceError, resolveRevision, type GitSourceSpec } from '../../shared/sources/git/index.ts';
+import { fetchArtifact, resolveRevision, type GitSourceSpec } from '../../shared/sources/git/index.ts';
 import { fetchCommit } from '../../shared/sources/git/fetch-commit.ts';
 import { openRemote } from '../../shared/sources/git/remote.ts';
 import { digestOf } from '../../shared/store/artifacts.ts';
 import { git as gitCli, startGitServer, type GitServer } from '../rig/git-server.ts';
-import { commitAndPush, inClone, readTarball, startAuthProxy } from './git-fixtures.ts';
+import { commitAndPush, inClone, readTarball, rejectsWith, startAuthProxy } from './git-fixtures.ts';
 
 let server: GitServer;
 const scratch: string[] = [];
@@ -52,18 +52,6 @@ async function requestsOf(fn: () => Promise<unknown>) {
   const from = server.requests.length;
   await fn();
   return server.requests.slice(from).map((r) => `${r.method} ${r.service} ${r.status}`);
-}
-
-async function rejectsWith(p: Promise<unknown>, reason: GitSourceError['reason'], message?: RegExp): Promise<GitSourceError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof GitSourceError, `expected a GitSourceError, got ${String(err)}`);
-    assert.equal(err.reason, reason, err.message);
-    if (message) assert.match(err.message, message);
-    return err;
-  }
-  assert.fail(`expected a ${reason} failure`);
 }
 
 async function filesOf(tarball: Uint8Array): Promise<Record<string, string>> {
