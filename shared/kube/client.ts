@@ -32,6 +32,12 @@ export interface RequestArgs {
 export interface KubeClientOptions {
   /** Parallel connections to the apiserver; default 16. */
   readonly maxSockets?: number;
+  /**
+   * A bearer token for every request, instead of the KubeConfig's user credentials (an EKS token
+   * built from a presigned STS URL). The provider caches; `refresh` is true when the apiserver
+   * just answered 401 to the token it gave, so it must make a new one.
+   */
+  readonly bearerToken?: (options: { refresh: boolean }) => Promise<string>;
 }
 
 /**
@@ -44,12 +50,14 @@ export class KubeClient {
   readonly server: string;
   private auth: Promise<{ headers: Record<string, string>; dispatcher: Dispatcher }> | undefined;
   private readonly maxSockets: number;
+  private readonly bearerToken: KubeClientOptions['bearerToken'];
 
   constructor(private readonly kc: KubeConfig, options: KubeClientOptions = {}) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error(`kubeconfig has no current cluster (context ${JSON.stringify(kc.getCurrentContext())})`);
     this.server = cluster.server.replace(/\/+$/, '');
     this.maxSockets = options.maxSockets ?? 16;
+    this.bearerToken = options.bearerToken;
   }
 
   /**
@@ -87,7 +95,7 @@ export class KubeClient {
     let res = await this.send<T>(method, path, args);
     if (res.status === 401) {
       this.auth = undefined; // a token may have expired: refresh once
-      res = await this.send<T>(method, path, args);
+      res = await this.send<T>(method, path, args, true);
     }
     // 429: the apiserver is busy or (for a kind whose CRD just became Established) still
     // initializing its storage. Every call here is safe to repeat (apply is idempotent).
@@ -110,8 +118,9 @@ export class KubeClient {
     void this.auth?.then((a) => a.dispatcher.close()).catch(() => undefined);
   }
 
-  private async send<T>(method: string, path: string, args: RequestArgs): Promise<KubeResponse<T>> {
+  private async send<T>(method: string, path: string, args: RequestArgs, refresh = false): Promise<KubeResponse<T>> {
     const { headers: authHeaders, dispatcher } = await this.credentials();
+    const bearer = this.bearerToken && `Bearer ${await this.bearerToken({ refresh })}`;
     const query = args.query
       ? Object.entries(args.query)
           .filter(([, v]) => v !== undefined)
@@ -120,7 +129,7 @@ export class KubeClient {
       : '';
     const fullPath = `${path}${query ? (path.includes('?') ? '&' : '?') + query : ''}`;
     const payload = args.body === undefined ? undefined : typeof args.body === 'string' ? args.body : JSON.stringify(args.body);
-    const headers: Record<string, string> = { ...authHeaders, accept: 'application/json', 'user-agent': 'tide' };
+    const headers: Record<string, string> = { ...authHeaders, ...(bearer ? { authorization: bearer } : {}), accept: 'application/json', 'user-agent': 'tide' };
     if (payload !== undefined) headers['content-type'] = args.contentType ?? 'application/json';
     let res: Dispatcher.ResponseData;
     try {

@@ -32,6 +32,8 @@ export interface KubeOptions {
   readonly name?: string;
   /** Run kube-controller-manager beside the apiserver (namespace deletion, GC, Deployments); default true. */
   readonly controllerManager?: boolean;
+  /** Extra kube-apiserver flags, appended (e.g. `--authentication-token-webhook-config-file=...`). */
+  readonly apiserverArgs?: readonly string[];
 }
 
 let counter = 0;
@@ -103,6 +105,7 @@ export async function startKube(options: KubeOptions = {}): Promise<Kube> {
           '--enable-priority-and-fairness=false',
           '--endpoint-reconciler-type=none',
           '--v=0',
+          ...(options.apiserverArgs ?? []),
         ],
         logFile: join(dir, 'kube-apiserver.log'),
         ready: async () => (await httpsGet(`${server}/readyz`, token)) === 200,
