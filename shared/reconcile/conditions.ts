@@ -14,6 +14,7 @@ export const Reason = {
   Suspended: 'Suspended',
   ArtifactInStorage: 'Succeeded',
   GitOperationFailed: 'GitOperationFailed',
+  BucketOperationFailed: 'BucketOperationFailed',
   AuthenticationFailed: 'AuthenticationFailed',
   StorageOperationFailed: 'StorageOperationFailed',
 } as const;

@@ -1,12 +1,10 @@
-import { DetailType } from '../events/event.ts';
 import { fetchArtifact, GitSourceError, resolveRevision, type GitCredentials, type GitRepositoryRef } from '../sources/git/index.ts';
 import { formatRef, type ObjectRef } from '../store/refs.ts';
-import type { ObjectStatus } from '../store/types.ts';
 import { isReady, Reason, withReady } from './conditions.ts';
 import type { Outcome, ReconcileContext } from './context.ts';
 import { parseDuration, parseInterval } from './duration.ts';
 import type { ArtifactStatus } from './kustomization.ts';
-import { notify } from './notify.ts';
+import { storeArtifact } from './store-artifact.ts';
 import { notRegistered, openSubject } from './subject.ts';
 
 /** spec of source.toolkit.fluxcd.io/v1 GitRepository, the fields Tide reads. */
@@ -30,7 +28,7 @@ const CONTROLLER = 'source';
 export async function reconcileGitRepository(ctx: ReconcileContext, ref: ObjectRef): Promise<Outcome> {
   const subject = await openSubject<GitRepositorySpec>(ctx, ref, CONTROLLER);
   if (!subject) return notRegistered(ref);
-  const { obj, spec, generation, previous, log, now, fail } = subject;
+  const { spec, generation, previous, now, fail } = subject;
   if (spec.suspend) return { ready: isReady(previous), message: 'suspended' };
 
   let interval: number;
@@ -65,13 +63,7 @@ export async function reconcileGitRepository(ctx: ReconcileContext, ref: ObjectR
       return { ready: true, message: 'unchanged', revision, requeueAfterMs: interval };
     }
     const fetched = await fetchArtifact(source);
-    const put = await ctx.store.artifacts.put(ref, fetched.tarball);
-    const artifact: ArtifactStatus = { digest: put.digest, revision: fetched.revision, size: put.size, lastUpdateTime: now().toISOString() };
-    const message = `stored artifact for revision '${fetched.revision}'`;
-    const sent = await notify(ctx, ref, obj.apiVersion, previous, { detailType: DetailType.SourceUpdated, severity: 'info', reason: 'NewArtifact', message, revision: fetched.revision, metadata: { digest: put.digest } }, CONTROLLER);
-    await ctx.store.status.update(ref, (cur): ObjectStatus => withReady(cur, 'True', Reason.ArtifactInStorage, message, now(), { generation, artifact, ...sent }), { replaceCorrupt: true });
-    log.info(message, { revision: fetched.revision, digest: put.digest, files: fetched.files, uploaded: put.uploaded });
-    await collectOldArtifacts(ctx, ref, [put.digest, current?.digest]);
+    const message = await storeArtifact(ctx, ref, subject, fetched, { logFields: { files: fetched.files } });
     return { ready: true, message, revision: fetched.revision, requeueAfterMs: interval };
   } catch (err) {
     const e = err as GitSourceError;
@@ -79,9 +71,4 @@ export async function reconcileGitRepository(ctx: ReconcileContext, ref: ObjectR
     const kept = current ? ` (still serving revision ${current.revision})` : '';
     return fail(reason, `${e.message}${kept}`, { retryMs: interval });
   }
-}
-
-/** Deletes this source's artifacts other than the current and the previous one (a Kustomization may be mid-reconcile on it). */
-async function collectOldArtifacts(ctx: ReconcileContext, ref: ObjectRef, keep: Array<string | undefined>): Promise<void> {
-  for (const d of await ctx.store.artifacts.list(ref)) if (!keep.includes(d)) await ctx.store.artifacts.delete(ref, d);
 }

@@ -12,6 +12,9 @@ export interface StoredArtifact {
   readonly uploaded: boolean;
 }
 
+/** Suffix of artifact pointer keys; the S3 notification rule filters on it. */
+export const POINTER_SUFFIX = '.artifact.json';
+
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 
 /**
@@ -65,6 +68,21 @@ export class Artifacts {
       .map((k) => /\/([a-f0-9]{64})\.tar\.gz$/.exec(k)?.[1])
       .filter((h): h is string => h !== undefined)
       .map((h) => `sha256:${h}`);
+  }
+
+  /** Key of the pointer to a source's current artifact: `clusters/<c>/artifacts/<ns>/<Kind>/<name>.artifact.json`. */
+  pointerKey(ref: ObjectRef): string {
+    return refKey('artifacts', ref, POINTER_SUFFIX);
+  }
+
+  /**
+   * Records which artifact is current. Written only when a source stores a new revision, so on AWS
+   * its S3 "Object Created" notification is the signal that reaches every consumer (and a
+   * consumer of a user's own bucket is reached the same way).
+   */
+  async point(ref: ObjectRef, current: { digest: string; revision: string }): Promise<void> {
+    this.key(ref, current.digest); // checks the digest's form
+    await this.blobs.put(this.pointerKey(ref), new TextEncoder().encode(JSON.stringify(current)), { contentType: 'application/json' });
   }
 
   async delete(ref: ObjectRef, digest: string): Promise<void> {
