@@ -1,5 +1,6 @@
 import { openLocal, defaultStateDir } from '../local/install.ts';
 import { UsageError } from './args.ts';
+import { awsBootstrap } from './commands/aws-bootstrap.ts';
 import { bootstrap } from './commands/bootstrap.ts';
 import { build, diff, tree } from './commands/build.ts';
 import { events } from './commands/events.ts';
@@ -19,6 +20,8 @@ const USAGE = `tide: keeps Kubernetes clusters equal to Git (local mode: a state
   tide diff kustomization NAME             what applying it would change (server-side dry run)
   tide tree kustomization NAME             what it owns
   tide events [--cluster NAME]
+  tide aws bootstrap --bucket B --cluster NAME --url URL (--eks-cluster NAME --role-arn ARN | --kubeconfig-secret ID)
+                                           register a cluster with an install made by cdk deploy
 
 Every command takes --state DIR (default $TIDE_STATE or ${defaultStateDir()}) and --cluster NAME.`;
 
@@ -40,6 +43,18 @@ export async function main(argv: string[]): Promise<number> {
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     console.log(USAGE);
     return command ? 0 : 2;
+  }
+  if (command === 'aws') {
+    if (rest[0] !== 'bootstrap') {
+      console.error(`tide: unknown command ${JSON.stringify(['aws', ...rest.slice(0, 1)].join(' '))}\n\n${USAGE}`);
+      return 2;
+    }
+    try {
+      return await awsBootstrap(rest.slice(1));
+    } catch (err) {
+      console.error(`✗ ${(err as Error).message}`);
+      return err instanceof UsageError ? 2 : 1;
+    }
   }
   const fn = COMMANDS[command];
   if (!fn) {

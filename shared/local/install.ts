@@ -51,6 +51,11 @@ export function openLocal(stateDir = defaultStateDir()): LocalInstall {
       handler({ cluster: e.detail.cluster, namespace: o.namespace, kind: o.kind, name: o.name });
     }),
   );
+  // A request on the bus (an object a Kustomization just registered) makes it due at once.
+  bus.subscribe({ detailType: [DetailType.ReconcileRequested] }, (e) => {
+    const o = e.detail.involvedObject;
+    runner.request({ cluster: e.detail.cluster, namespace: o.namespace, kind: o.kind, name: o.name });
+  });
   return { stateDir, ctx, bus, clusters, runner, eventsFile, close: () => clusters.close() };
 }
 

@@ -1,11 +1,15 @@
 import type { Outcome, ReconcileContext } from '../reconcile/context.ts';
-import { reconcileGitRepository } from '../reconcile/git-repository.ts';
-import { reconcileKustomization, type KustomizationSpec } from '../reconcile/kustomization.ts';
+import { consumersOf } from '../reconcile/consumers.ts';
+import type { KustomizationSpec } from '../reconcile/kustomization.ts';
+import { reconcilerFor } from '../reconcile/reconcilers.ts';
+import { SOURCE_KINDS } from '../reconcile/schedule.ts';
+import { reconcileUnderLease } from '../reconcile/under-lease.ts';
 import { formatRef, type ObjectRef } from '../store/refs.ts';
 import type { KubeObject } from '../store/types.ts';
 import { mapLimit } from '../util/map-limit.ts';
 
-const SOURCE_KINDS = ['GitRepository'];
+/** Kinds reconciled before the Kustomizations of a cluster. */
+const FIRST_KINDS = [...SOURCE_KINDS, 'Receiver'];
 
 export interface PassResult {
   ref: ObjectRef;
@@ -33,14 +37,16 @@ export class LocalRunner {
   async pass(options: { onlyDue?: boolean; onResult?: (r: PassResult) => void } = {}): Promise<PassResult[]> {
     const results: PassResult[] = [];
     const now = Date.now();
-    const run = async (ref: ObjectRef, generation: number, fn: (ctx: ReconcileContext, ref: ObjectRef) => Promise<Outcome>) => {
+    const run = async (ref: ObjectRef, generation: number) => {
       const key = formatRef(ref);
       const due = this.due.get(key);
       // Due when its time came, or when its spec changed (a Stalled object waits for exactly that).
       if (options.onlyDue && due && due.at > now && due.generation === generation) return;
       let outcome: Outcome;
       try {
-        outcome = await fn(this.ctx, ref);
+        // Under the object's lease, as on AWS: a `tide reconcile` beside `tide local` does not run it twice at once.
+        const r = await reconcileUnderLease(this.ctx, ref, reconcilerFor(ref.kind), { holder: `local-${process.pid}` });
+        outcome = r.ran ? r.outcome : { ready: false, message: `being reconciled by ${r.holder}`, requeueAfterMs: 2_000 };
       } catch (err) {
         this.ctx.log.error(`reconcile of ${key} failed unexpectedly: ${(err as Error).message}`, { cluster: ref.cluster, namespace: ref.namespace, kind: ref.kind, name: ref.name });
         outcome = { ready: false, message: (err as Error).message, requeueAfterMs: 30_000 };
@@ -51,14 +57,14 @@ export class LocalRunner {
       options.onResult?.(r);
     };
     for (const cluster of await this.clusters()) {
-      for (const kind of SOURCE_KINDS) {
-        for (const item of (await this.ctx.store.objects.list(cluster, { kind })).items) await run(item.ref, generationOf(item.value), reconcileGitRepository);
+      for (const kind of FIRST_KINDS) {
+        for (const item of (await this.ctx.store.objects.list(cluster, { kind })).items) await run(item.ref, generationOf(item.value));
       }
       const ks = (await this.ctx.store.objects.list(cluster, { kind: 'Kustomization' })).items;
       const generations = new Map(ks.map((k) => [formatRef(k.ref), generationOf(k.value)]));
       // Level by level: each level's Kustomizations depend only on earlier levels, so they run at once.
       for (const level of dependencyLevels(ks.map((k) => ({ ref: k.ref, spec: k.value.spec as KustomizationSpec })))) {
-        await mapLimit(level, this.concurrency, (ref) => run(ref, generations.get(formatRef(ref)) ?? 1, reconcileKustomization));
+        await mapLimit(level, this.concurrency, (ref) => run(ref, generations.get(formatRef(ref)) ?? 1));
       }
     }
     return results;
@@ -105,10 +111,7 @@ export class LocalRunner {
 
   /** Makes every Kustomization that reads this source due now. */
   async requestConsumers(source: ObjectRef): Promise<void> {
-    for (const item of (await this.ctx.store.objects.list(source.cluster, { kind: 'Kustomization' })).items) {
-      const ref = (item.value.spec as KustomizationSpec | undefined)?.sourceRef;
-      if (ref?.kind === source.kind && ref.name === source.name && (ref.namespace ?? item.ref.namespace) === source.namespace) this.request(item.ref);
-    }
+    for (const ref of await consumersOf(this.ctx.store, source)) this.request(ref);
   }
 
   /** Ask for an object to be reconciled at the next tick. */

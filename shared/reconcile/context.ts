@@ -29,4 +29,9 @@ export interface Outcome {
   readonly requeueAfterMs?: number;
   readonly message: string;
   readonly revision?: string;
+  /**
+   * The reconcile is not finished: it stopped at the invocation's deadline (a health wait) and
+   * goes on in a later invocation after `requeueAfterMs`. Not a failure.
+   */
+  readonly resume?: boolean;
 }

@@ -4,6 +4,7 @@ import { inventoryId, parseInventoryId, type Unstructured } from '../apply/objec
 import { prune, PruneRefusedError } from '../apply/prune.ts';
 import { waitForHealth } from '../apply/wait.ts';
 import { DetailType } from '../events/event.ts';
+import { reconcileRequest } from '../events/requests.ts';
 import type { BuildSpec } from '../render/build.ts';
 import { checkVarNames } from '../render/substitute.ts';
 import { formatRef, type ObjectRef } from '../store/refs.ts';
@@ -15,6 +16,7 @@ import { DurationError, parseDuration, parseInterval } from './duration.ts';
 import { notify, type Notice } from './notify.ts';
 import { notRegistered, openSubject } from './subject.ts';
 import { renderKustomization, type RenderError } from './render-kustomization.ts';
+import { RECONCILED_KINDS } from './schedule.ts';
 
 /** spec of kustomize.toolkit.fluxcd.io/v1 Kustomization, the fields Tide reads. */
 export interface KustomizationSpec extends BuildSpec {
@@ -104,15 +106,18 @@ export async function reconcileKustomization(ctx: ReconcileContext, ref: ObjectR
   const applied = await applyAll(cluster, workload, { ownerLabels, previous: prevInventory.filter((e) => !e.control), force: spec.force === true });
   const changeSet: ChangeSet = [...applied.changeSet];
   const controlEntries: InventoryEntry[] = [];
+  const controlChanges: ObjectRef[] = [];
   for (const c of controls) {
     if (!c.metadata?.namespace) {
       changeSet.push({ subject: `${c.kind}/${c.metadata?.name}`, apiVersion: c.apiVersion, action: 'failed', reason: `${c.kind} ${c.metadata?.name} has no metadata.namespace` });
       continue;
     }
     const action = await registerControlObject(ctx.store, ref.cluster, c);
+    if (action !== 'unchanged') controlChanges.push({ cluster: ref.cluster, namespace: c.metadata.namespace, kind: c.kind, name: c.metadata.name });
     changeSet.push({ subject: `${c.kind}/${c.metadata.namespace}/${c.metadata.name}`, apiVersion: c.apiVersion, action });
     controlEntries.push({ id: inventoryId(c), v: c.apiVersion.split('/')[1] ?? c.apiVersion, control: true });
   }
+  await requestRegistered(ctx, ref, controlChanges);
   const failed = changeSet.filter((e) => e.action === 'failed');
   const newEntries: InventoryEntry[] = [...applied.inventory, ...controlEntries];
 
@@ -159,7 +164,7 @@ export async function reconcileKustomization(ctx: ReconcileContext, ref: ObjectR
         await ctx.store.status.update(ref, (cur) => withReady(cur, 'Unknown', Reason.Progressing, `waiting for health checks of revision ${revision}:\n${waiting}`, now(), {
           generation, lastAttemptedRevision: revision, healthWait: { revision, since: started },
         }), { replaceCorrupt: true });
-        return { ready: false, message: 'health checks in progress', revision, requeueAfterMs: 5_000 };
+        return { ready: false, message: 'health checks in progress', revision, requeueAfterMs: 5_000, resume: true };
       }
       return fail(Reason.HealthCheckFailed, `health check failed after ${spec.timeout ?? spec.interval} for revision ${revision}:\n${waiting}`, { revision, retryMs: retry, extra: { healthWait: undefined } });
     }
@@ -190,3 +195,18 @@ function describeChanges(changed: ChangeSet): string[] {
   return changed.map((e) => `${e.subject} ${e.action}${e.drifted ? ' (drift corrected)' : ''}${e.fields?.length ? `: ${e.fields.map((f) => f.path).join(', ')}` : ''}`);
 }
 
+
+/**
+ * Control objects this reconcile created or changed are reconciled now, as Flux's controllers
+ * react to a new generation at once, rather than at the scheduler's next tick. Best effort: the
+ * scheduler finds them due (a new generation) if the request is lost.
+ */
+async function requestRegistered(ctx: ReconcileContext, parent: ObjectRef, refs: ObjectRef[]): Promise<void> {
+  const wanted = refs.filter((r) => (RECONCILED_KINDS as readonly string[]).includes(r.kind));
+  if (!wanted.length) return;
+  try {
+    await ctx.bus.publish(wanted.map((r) => reconcileRequest(r, 'Registered', `registered by ${formatRef(parent)}`, CONTROLLER)));
+  } catch (err) {
+    ctx.log.warn(`requests for ${wanted.length} registered object(s) not sent; the scheduler will find them: ${(err as Error).message}`, { cluster: parent.cluster, namespace: parent.namespace, kind: parent.kind, name: parent.name });
+  }
+}

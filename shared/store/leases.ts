@@ -77,6 +77,13 @@ export class Leases {
     return { acquired: false, holder: held?.holder ?? 'unknown', expiresAt: held?.expiresAt ?? 0 };
   }
 
+  /** Who holds the lease now, or undefined when nobody does (never held, released, or expired). */
+  async holder(ref: ObjectRef): Promise<{ holder: string; expiresAt: number } | undefined> {
+    const current = await this.blobs.get(this.key(ref));
+    const held = current && parseLease(current.body);
+    return held && held.expiresAt > this.now() ? { holder: held.holder, expiresAt: held.expiresAt } : undefined;
+  }
+
   /** Extends a held lease; throws {@link LeaseLostError} when it was taken over. */
   async renew(lease: Lease, ttlMs: number): Promise<Lease> {
     const rec: LeaseRecord = { holder: lease.holder, acquiredAt: this.now(), expiresAt: this.now() + ttlMs };

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LocalInstall } from '../../local/install.ts';
-import type { KubeObject } from '../../store/types.ts';
+import { registerBootstrap } from '../../reconcile/bootstrap-objects.ts';
 import { parse, UsageError } from '../args.ts';
 import { printResults } from './local.ts';
 
@@ -37,16 +37,7 @@ export async function bootstrap(install: LocalInstall, args: string[]): Promise<
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'flux-system.json'), JSON.stringify(secret), { mode: 0o600 });
   }
-  const source: KubeObject = {
-    apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', metadata: { name: 'flux-system', namespace: ns, generation: 1 },
-    spec: { interval: values.interval ?? '1m', url: values.url, ref: { branch: values.branch ?? 'main' }, ...(hasSecret ? { secretRef: { name: 'flux-system' } } : {}) },
-  };
-  const ks: KubeObject = {
-    apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'flux-system', namespace: ns, generation: 1 },
-    spec: { interval: '10m', path: `./${path.replace(/^\.\//, '')}`, prune: true, sourceRef: { kind: 'GitRepository', name: 'flux-system' } },
-  };
-  await install.ctx.store.objects.put({ cluster, namespace: ns, kind: 'GitRepository', name: 'flux-system' }, source);
-  await install.ctx.store.objects.put({ cluster, namespace: ns, kind: 'Kustomization', name: 'flux-system' }, ks);
+  await registerBootstrap(install.ctx.store, cluster, { url: values.url, branch: values.branch, path, interval: values.interval, withSecret: hasSecret });
   console.log(`► cluster ${cluster} registered (${values.context ? `context ${values.context}` : 'current kubeconfig context'}), bootstrap path ./${path}`);
   if (values['no-wait']) return 0;
   console.log('◎ reconciling');

@@ -1,6 +1,9 @@
 import type { LocalInstall } from '../../local/install.ts';
-import { reconcileGitRepository } from '../../reconcile/git-repository.ts';
-import { reconcileKustomization, type KustomizationSpec } from '../../reconcile/kustomization.ts';
+import type { Outcome } from '../../reconcile/context.ts';
+import type { KustomizationSpec } from '../../reconcile/kustomization.ts';
+import { reconcilerFor } from '../../reconcile/reconcilers.ts';
+import { awaitRequest, reconcileUnderLease } from '../../reconcile/under-lease.ts';
+import type { ObjectRef } from '../../store/refs.ts';
 import { parse } from '../args.ts';
 import { objectRef } from '../resolve.ts';
 
@@ -13,19 +16,26 @@ export async function reconcile(install: LocalInstall, args: string[]): Promise<
     console.log(`${o.ready ? '✔' : '✗'} ${what}${o.revision ? ` @ ${o.revision}` : ''}: ${first}`);
     for (const l of more) console.log(`  ${l}`);
   };
-  if (ref.kind === 'GitRepository') {
-    const o = await reconcileGitRepository(install.ctx, ref);
-    show(`GitRepository ${ref.namespace}/${ref.name}`, o);
+  // Under the object's lease: with `tide local` running, its reconcile of the object runs once more for this request.
+  const run = async (r: ObjectRef): Promise<Outcome> => {
+    const res = await reconcileUnderLease(install.ctx, r, reconcilerFor(r.kind), { holder: `cli-${process.pid}` });
+    if (res.ran) return res.outcome;
+    console.log(`◎ ${res.holder} is reconciling ${r.kind} ${r.namespace}/${r.name}; waiting for it to run this request`);
+    return awaitRequest(install.ctx, r);
+  };
+  if (ref.kind !== 'Kustomization') {
+    const o = await run(ref);
+    show(`${ref.kind} ${ref.namespace}/${ref.name}`, o);
     return o.ready ? 0 : 1;
   }
   if (values['with-source']) {
     const spec = (await install.ctx.store.objects.get(ref))!.value.spec as KustomizationSpec;
     const src = { cluster: ref.cluster, namespace: spec.sourceRef.namespace ?? ref.namespace, kind: spec.sourceRef.kind, name: spec.sourceRef.name };
     console.log(`► annotating ${src.kind} ${src.namespace}/${src.name}: fetching`);
-    show(`${src.kind} ${src.namespace}/${src.name}`, await reconcileGitRepository(install.ctx, src));
+    show(`${src.kind} ${src.namespace}/${src.name}`, await run(src));
   }
   console.log(`► reconciling Kustomization ${ref.namespace}/${ref.name} in cluster ${ref.cluster}`);
-  const o = await reconcileKustomization(install.ctx, ref);
+  const o = await run(ref);
   show(`Kustomization ${ref.namespace}/${ref.name}`, o);
   return o.ready ? 0 : 1;
 }
