@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { LambdaFunctionURLEvent, ScheduledEvent } from 'aws-lambda';
+import { main } from '../../shared/cli/main.ts';
+import { S3BlobStore } from '../../shared/store/s3-blob-store.ts';
+import { StateStore } from '../../shared/store/state-store.ts';
+import { startGitServer, type GitServer } from '../rig/git-server.ts';
+import { startKube, type Kube } from '../rig/kube.ts';
+import { startMoto, type Moto } from '../rig/moto.ts';
+import { deploymentYaml, fleet, kustomization, yamlOf } from '../reconcile/fleet.ts';
+import { markPodsReady } from '../rig/kubelet.ts';
+import { createAwsInstall, deleteMessages, lambdaContext, receive, sqsEvent, type AwsInstallRig } from './aws-rig.ts';
+
+// The serverless loop, end to end: a signed GitHub push reaches the receiver handler, whose
+// request travels EventBridge (moto) to the source queue; the source handler stores the artifact
+// in S3; the artifact pointer's S3 notification reaches the reconcile queue, whose handler
+// requests every consumer and reconciles them against a real apiserver. Handlers run in-process
+// with events shaped as AWS delivers them.
+let moto: Moto;
+let git: GitServer;
+let kube: Kube;
+let rig: AwsInstallRig;
+let handlers: {
+  receiver: typeof import('../../functions/receiver/handler.ts').handler;
+  scheduler: typeof import('../../functions/scheduler/handler.ts').handler;
+  source: typeof import('../../functions/source/handler.ts').handler;
+  reconcile: typeof import('../../functions/reconcile/handler.ts').handler;
+};
+const TOKEN = 'whsec-e2e-7f3a9c1d5b';
+const logs: string[] = [];
+const stdoutWrite = process.stdout.write.bind(process.stdout);
+
+const receiverYaml = yamlOf({
+  apiVersion: 'notification.toolkit.fluxcd.io/v1', kind: 'Receiver', metadata: { name: 'github', namespace: 'flux-system' },
+  spec: { type: 'github', events: ['ping', 'push'], secretRef: { name: 'webhook-token' }, resources: [{ kind: 'GitRepository', name: 'flux-system' }] },
+});
+
+before(async () => {
+  [moto, git, kube] = await Promise.all([startMoto(), startGitServer(), startKube({ name: 'dev' })]);
+  rig = await createAwsInstall(moto);
+  Object.assign(process.env, rig.env);
+  // Every log line of the handlers, to check what they said (and that no secret is in it).
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    logs.push(String(chunk));
+    return (stdoutWrite as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stdout.write;
+  handlers = {
+    receiver: (await import('../../functions/receiver/handler.ts')).handler,
+    scheduler: (await import('../../functions/scheduler/handler.ts')).handler,
+    source: (await import('../../functions/source/handler.ts')).handler,
+    reconcile: (await import('../../functions/reconcile/handler.ts')).handler,
+  };
+  await git.createRepo('fleet');
+  await git.commit('fleet', { ...fleet(['dev']), 'clusters/dev/receiver.yaml': receiverYaml });
+  // The cluster's kubeconfig and the webhook token, as an operator stores them.
+  await rig.putSecret('tide/clusters/dev/kubeconfig', await readFile(kube.kubeconfigPath, 'utf8'));
+  await rig.putSecret('tide/dev/flux-system/webhook-token', { token: TOKEN });
+});
+after(async () => {
+  process.stdout.write = stdoutWrite;
+  rig?.destroy();
+  await Promise.all([kube?.stop(), git?.stop()]);
+  await moto?.stop();
+});
+
+/** Plays Lambda's SQS event source mapping for both queues until neither has anything visible. */
+async function pump(budgetMs = 60_000): Promise<number> {
+  let handled = 0;
+  for (let idle = 0; idle < 2; ) {
+    let any = false;
+    for (const [name, url] of Object.entries(rig.queues) as Array<['source' | 'reconcile', string]>) {
+      const messages = await receive(rig.sqs, url, 1);
+      if (!messages.length) continue;
+      any = true;
+      process.env.TIDE_QUEUE_URL = url;
+      const res = await handlers[name](sqsEvent(messages), lambdaContext(budgetMs));
+      const failed = new Set(res.batchItemFailures.map((f) => f.itemIdentifier));
+      assert.equal(failed.size, 0, `${name} reported failures: ${logs.slice(-5).join('')}`);
+      await deleteMessages(rig.sqs, url, messages.filter((m) => !failed.has(m.MessageId!)));
+      handled += messages.length;
+    }
+    idle = any ? 0 : idle + 1;
+  }
+  return handled;
+}
+
+const tick = (at = new Date()) => handlers.scheduler({ time: at.toISOString(), 'detail-type': 'Scheduled Event', source: 'aws.events' } as ScheduledEvent);
+const replicas = async () => (await kube.api<{ spec: { replicas: number } }>('GET', '/apis/apps/v1/namespaces/podinfo/deployments/podinfo')).body.spec?.replicas;
+
+function pushBody(branch: string, after: string, repoUrl = git.url('fleet')) {
+  return JSON.stringify({ ref: `refs/heads/${branch}`, after, repository: { full_name: 'org/fleet', clone_url: repoUrl, html_url: repoUrl.replace(/\.git$/, '') } });
+}
+
+function webhook(path: string, body: string, headers: Record<string, string>): LambdaFunctionURLEvent {
+  return {
+    version: '2.0', routeKey: '$default', rawPath: path, rawQueryString: '', headers: { 'content-type': 'application/json', 'user-agent': 'GitHub-Hookshot/1', ...headers },
+    requestContext: { accountId: 'anonymous', apiId: 'url', domainName: 'x.lambda-url.us-east-1.on.aws', domainPrefix: 'x', http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'GitHub-Hookshot/1' }, requestId: 'r', routeKey: '$default', stage: '$default', time: '', timeEpoch: Date.now() },
+    body, isBase64Encoded: false,
+  } as LambdaFunctionURLEvent;
+}
+
+const sign = (body: string, token = TOKEN) => `sha256=${createHmac('sha256', token).update(body).digest('hex')}`;
+
+const storeOf = () => new StateStore(new S3BlobStore({ client: rig.s3, bucket: rig.bucket }));
+
+async function webhookPath(): Promise<string> {
+  const status = await storeOf().status.get({ cluster: 'dev', namespace: 'flux-system', kind: 'Receiver', name: 'github' });
+  return String(status?.value.webhookPath);
+}
+
+const visible = async () => (await receive(rig.sqs, rig.queues.source, 10)).length + (await receive(rig.sqs, rig.queues.reconcile, 10)).length;
+
+describe('serverless: webhook to applied, through the handlers, EventBridge, SQS and S3', () => {
+  it('tide aws bootstrap registers the cluster; the functions bring it to its path', async () => {
+    const code = await main(['aws', 'bootstrap', '--bucket', rig.bucket, '--bus', rig.busName, '--cluster', 'dev', '--url', git.url('fleet'),
+      '--kubeconfig-secret', 'tide/clusters/dev/kubeconfig', '--username', git.username, '--password', git.password]);
+    assert.equal(code, 0);
+    assert.ok((await pump()) >= 3, 'the bootstrap requests went through the queues');
+    // The Kustomizations registered by flux-system are new: the next tick requests them; apps
+    // waits for infrastructure, and a tick past its retryInterval finds it due again.
+    await tick();
+    await pump();
+    await tick(new Date(Date.now() + 120_000));
+    await pump();
+    assert.equal(await replicas(), 2);
+    assert.match(await webhookPath(), /^\/hook\/[0-9a-f]{64}$/);
+  });
+
+  it('a signed GitHub push is applied: receiver -> source -> S3 pointer -> reconcile', async () => {
+    const sha = await git.commit('fleet', { 'apps/deployment.yaml': deploymentYaml('3') });
+    const body = pushBody('main', sha);
+    const res = await handlers.receiver(webhook(await webhookPath(), body, { 'x-github-event': 'push', 'x-hub-signature-256': sign(body) }));
+    assert.equal(res.statusCode, 202, String(res.body));
+    assert.match(String(res.body), /1 reconcile\(s\) requested/);
+    assert.ok((await pump()) >= 3, 'the source, the pointer event and the consumers went through the queues');
+    assert.equal(await replicas(), 3);
+  });
+
+  it('a health wait longer than the function\'s budget goes on in a later invocation, not as a failure', async () => {
+    const slowYaml = deploymentYaml('1').replaceAll('podinfo', 'slow').replace('namespace: slow', 'namespace: podinfo').replace('${cluster_name}', 'dev');
+    const sha = await git.commit('fleet', { 'clusters/dev/slow.yaml': yamlOf(kustomization('slow', './slow', { wait: true, timeout: '5m', dependsOn: [{ name: 'infrastructure' }] })), 'slow/deployment.yaml': slowYaml });
+    const body = pushBody('main', sha);
+    assert.equal((await handlers.receiver(webhook(await webhookPath(), body, { 'x-github-event': 'push', 'x-hub-signature-256': sign(body) }))).statusCode, 202);
+    // A 25 s budget less the 20 s margin: the wait is cut at 5 s. No kubelet runs, so the Pods are not Ready yet.
+    await pump(25_000);
+    const slow = { cluster: 'dev', namespace: 'flux-system', kind: 'Kustomization', name: 'slow' };
+    const status = async () => (await storeOf().status.get(slow))?.value;
+    const waiting = (await status())?.conditions.find((c) => c.type === 'Ready');
+    assert.equal(waiting?.status, 'Unknown', JSON.stringify(waiting));
+    assert.equal(waiting?.reason, 'Progressing');
+    assert.match(waiting?.message ?? '', /waiting for health checks of revision main@sha1:[0-9a-f]{40}:\nDeployment\/podinfo\/slow: InProgress/);
+    assert.equal(await visible(), 0, 'the continuation is a delayed message, not visible yet');
+    // The kubelet's part, then the delayed request arrives and the wait finishes.
+    for (let i = 0; i < 50 && (await markPodsReady(kube, 'podinfo', 'app=slow')) === 0; i++) await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 5_500));
+    await pump(25_000);
+    const done = (await status())?.conditions.find((c) => c.type === 'Ready');
+    assert.equal(done?.status, 'True', JSON.stringify(done));
+    assert.equal((await status())?.lastAppliedRevision, `main@sha1:${sha}`);
+  });
+
+  it('bad webhooks reconcile nothing', async () => {
+    const path = await webhookPath();
+    const sha = 'a'.repeat(40);
+    const good = pushBody('main', sha);
+    const cases: Array<[string, LambdaFunctionURLEvent, number]> = [
+      ['wrong HMAC', webhook(path, good, { 'x-github-event': 'push', 'x-hub-signature-256': sign(good, 'not-the-token') }), 401],
+      ['missing signature', webhook(path, good, { 'x-github-event': 'push' }), 401],
+      ['signature of another body', webhook(path, pushBody('main', 'b'.repeat(40)), { 'x-github-event': 'push', 'x-hub-signature-256': sign(good) }), 401],
+      ['unknown path', webhook(`/hook/${'0'.repeat(64)}`, good, { 'x-github-event': 'push', 'x-hub-signature-256': sign(good) }), 404],
+      ['huge body', webhook(path, 'x'.repeat((4 << 20) + 1), { 'x-github-event': 'push', 'x-hub-signature-256': sign('x') }), 413],
+    ];
+    for (const [what, event, status] of cases) {
+      const res = await handlers.receiver(event);
+      assert.equal(res.statusCode, status, `${what}: ${res.body}`);
+      assert.ok(!String(res.body).includes(TOKEN), what);
+    }
+    // Validly signed, but for another repository or another branch: accepted, nothing requested.
+    for (const body of [pushBody('main', sha, 'https://github.com/someone/else.git'), pushBody('feature', sha)]) {
+      const res = await handlers.receiver(webhook(path, body, { 'x-github-event': 'push', 'x-hub-signature-256': sign(body) }));
+      assert.equal(res.statusCode, 202);
+      assert.match(String(res.body), /0 reconcile\(s\) requested/);
+    }
+    const ping = JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 });
+    assert.equal((await handlers.receiver(webhook(path, ping, { 'x-github-event': 'ping', 'x-hub-signature-256': sign(ping) }))).statusCode, 200);
+    assert.equal(await visible(), 0, 'no request reached any queue');
+    assert.ok(!logs.join('').includes(TOKEN), 'the token is in no log line');
+  });
+
+  it('two racing reconciles of one object: one applies, the other is coalesced into its next run', async () => {
+    const { requestEnvelope } = await import('../../shared/serverless/envelope.ts');
+    const ref = { cluster: 'dev', namespace: 'flux-system', kind: 'Kustomization', name: 'apps' };
+    await kube.api('PATCH', '/apis/apps/v1/namespaces/podinfo/deployments/podinfo/scale', { spec: { replicas: 7 } }, 'application/merge-patch+json');
+    const message = (id: string) => ({ MessageId: id, ReceiptHandle: id, Body: JSON.stringify(requestEnvelope(ref, 'Test', 'race', 'test')) });
+    process.env.TIDE_QUEUE_URL = rig.queues.reconcile;
+    const from = logs.length;
+    const results = await Promise.all([handlers.reconcile(sqsEvent([message('one')]), lambdaContext()), handlers.reconcile(sqsEvent([message('two')]), lambdaContext())]);
+    assert.deepEqual(results.map((r) => r.batchItemFailures), [[], []]);
+    const said = logs.slice(from).map((l) => JSON.parse(l) as { message: string; name?: string; runs?: number }).filter((l) => l.name === 'apps');
+    assert.equal(said.filter((l) => l.message.startsWith('coalesced')).length, 1, said.map((l) => l.message).join('\n'));
+    const ran = said.filter((l) => /^(ready|not ready):/.test(l.message));
+    assert.equal(ran.length, 1, 'exactly one invocation reconciled');
+    // One run answers both when the second request came before the run began, else a second run does.
+    assert.ok([1, 2].includes(ran[0]?.runs ?? 0), `runs: ${ran[0]?.runs}`);
+    assert.equal(await replicas(), 3, 'drift put back');
+  });
+
+  it('a user bucket event is ignored for a bucket nobody watches, and the state bucket\'s other writes request nothing', async () => {
+    await rig.s3.send(new PutObjectCommand({ Bucket: rig.bucket, Key: 'clusters/dev/objects/flux-system/Kustomization/unrelated.txt', Body: 'x' }));
+    assert.equal(await visible(), 0);
+  });
+});
