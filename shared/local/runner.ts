@@ -1,7 +1,7 @@
 import type { Outcome, ReconcileContext } from '../reconcile/context.ts';
 import { consumersOf } from '../reconcile/consumers.ts';
 import type { KustomizationSpec } from '../reconcile/kustomization.ts';
-import { reconcilerFor } from '../reconcile/reconcilers.ts';
+import { reconcilerFor } from '../reconcile/all-reconcilers.ts';
 import { SOURCE_KINDS } from '../reconcile/schedule.ts';
 import { reconcileUnderLease } from '../reconcile/under-lease.ts';
 import { formatRef, type ObjectRef } from '../store/refs.ts';

@@ -1,19 +1,11 @@
-import { reconcileBucket } from './bucket.ts';
-import { reconcileGitRepository } from './git-repository.ts';
-import { reconcileKustomization } from './kustomization.ts';
-import { reconcileReceiver } from './receiver.ts';
 import type { Reconciler } from './under-lease.ts';
 
-const byKind: Record<string, Reconciler> = {
-  GitRepository: reconcileGitRepository,
-  Bucket: reconcileBucket,
-  Receiver: reconcileReceiver,
-  Kustomization: reconcileKustomization,
-};
+/** Which reconciler runs a kind: each function bundles only its own (the source function never renders, the reconcile function never fetches). */
+export type ReconcilerTable = Readonly<Record<string, Reconciler>>;
 
-/** The reconciler of a kind; an error naming the kinds Tide reconciles otherwise. */
-export function reconcilerFor(kind: string): Reconciler {
-  const r = byKind[kind];
-  if (!r) throw new Error(`Tide does not reconcile kind ${kind}: it reconciles ${Object.keys(byKind).join(', ')}`);
+/** The reconciler of a kind in a table; an error naming the kinds it reconciles otherwise. */
+export function reconcilerIn(table: ReconcilerTable, kind: string): Reconciler {
+  const r = table[kind];
+  if (!r) throw new Error(`kind ${kind} is not reconciled here: this function reconciles ${Object.keys(table).join(', ')}`);
   return r;
 }

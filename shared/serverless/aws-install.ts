@@ -2,10 +2,11 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { AwsClusters } from '../aws/aws-clusters.ts';
 import { SecretsManagerSecrets } from '../aws/secrets-manager.ts';
 import { EventBridgeBus } from '../events/eventbridge-bus.ts';
+import type { Cluster } from '../kube/cluster.ts';
 import { Logger } from '../log.ts';
+import type { BlobStore } from '../store/blob.ts';
 import type { ReconcileContext } from '../reconcile/context.ts';
 import { ClusterSecrets, SecretChain } from '../secrets/secrets.ts';
 import { S3BlobStore } from '../store/s3-blob-store.ts';
@@ -37,12 +38,16 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): AwsSettings 
   };
 }
 
+/** How a function reaches registered clusters (shared/aws/aws-clusters.ts), for those that do. */
+export interface ClusterConnector {
+  connect(name: string): Promise<Cluster>;
+}
+
 /** What a function runs on, made once per Lambda container and reused by warm invocations. */
 export interface AwsInstall {
   readonly settings: AwsSettings;
   readonly ctx: ReconcileContext;
   readonly sqs: SQSClient;
-  readonly clusters: AwsClusters;
 }
 
 /**
@@ -51,19 +56,23 @@ export interface AwsInstall {
  * clusters registered in the state bucket (EKS through an assumed role, or a stored kubeconfig).
  * Endpoints and credentials come from the SDK's own chain (AWS_ENDPOINT_URL works for tests).
  */
-export function openAws(service: string, settings: AwsSettings = readSettings()): AwsInstall {
+export function openAws(service: string, options: { clusters?: (blobs: BlobStore) => ClusterConnector } = {}, settings: AwsSettings = readSettings()): AwsInstall {
   const s3 = new S3Client({ forcePathStyle: settings.s3PathStyle });
   const store = new StateStore(new S3BlobStore({ client: s3, bucket: settings.bucket }));
   const bus = new EventBridgeBus({ client: new EventBridgeClient({}), busName: settings.busName });
-  const clusters = new AwsClusters(store.blobs, {});
-  const cluster = (name: string) => clusters.connect(name);
+  // The scheduler reaches no cluster: passing no connector keeps the Kubernetes client out of its bundle.
+  const clusters = options.clusters?.(store.blobs);
+  const cluster = async (name: string) => {
+    if (!clusters) throw new Error(`${service} does not connect to clusters (cluster ${name})`);
+    return clusters.connect(name);
+  };
   const log = new Logger({ service });
   const ctx: ReconcileContext = {
     store,
     bus,
     cluster,
-    secrets: new SecretChain([new SecretsManagerSecrets(new SecretsManagerClient({}), settings.secretsPrefix), new ClusterSecrets(cluster)]),
+    secrets: new SecretChain([new SecretsManagerSecrets(new SecretsManagerClient({}), settings.secretsPrefix), ...(clusters ? [new ClusterSecrets(cluster)] : [])]),
     log,
   };
-  return { settings, ctx, sqs: new SQSClient({}), clusters };
+  return { settings, ctx, sqs: new SQSClient({}) };
 }

@@ -1,8 +1,7 @@
 import { reconcileRequest } from '../events/requests.ts';
 import type { ReconcileContext } from '../reconcile/context.ts';
-import { bucketSourcesWatching } from '../reconcile/bucket.ts';
 import { consumersOf } from '../reconcile/consumers.ts';
-import { reconcilerFor } from '../reconcile/reconcilers.ts';
+import { reconcilerIn, type ReconcilerTable } from '../reconcile/reconcilers.ts';
 import { reconcileUnderLease } from '../reconcile/under-lease.ts';
 import { POINTER_SUFFIX } from '../store/artifacts.ts';
 import { formatRef, refFromKey, type ObjectRef } from '../store/refs.ts';
@@ -25,6 +24,10 @@ export interface QueueWork {
   readonly stateBucket: string;
   /** Which function reports: `source` or `reconcile`. */
   readonly controller: string;
+  /** The kinds this function reconciles. */
+  readonly reconcilers: ReconcilerTable;
+  /** Sources a write to a user's bucket concerns (the source function's Bucket sources); none elsewhere. */
+  readonly bucketWatchers?: (bucket: string) => Promise<ObjectRef[]>;
 }
 
 /** SQS partial batch response: the messages to deliver again. */
@@ -70,7 +73,7 @@ async function processMessage(record: QueueRecord, work: QueueWork): Promise<voi
   }
   const ref = message.ref;
   const log = ctx.log.child({ cluster: ref.cluster, namespace: ref.namespace, kind: ref.kind, name: ref.name });
-  const result = await reconcileUnderLease({ ...ctx, deadline: work.deadline }, ref, reconcilerFor(ref.kind), { holder: work.holder, deadline: work.deadline });
+  const result = await reconcileUnderLease({ ...ctx, deadline: work.deadline }, ref, reconcilerIn(work.reconcilers, ref.kind), { holder: work.holder, deadline: work.deadline });
   if (!result.ran) {
     log.info(`coalesced: ${result.holder} is reconciling it and runs once more for this request`, { reason: message.reason });
     return;
@@ -90,5 +93,5 @@ async function objectCreatedTargets(work: QueueWork, bucket: string, key: string
     if (!source || key.split('/')[2] !== 'artifacts') return { targets: [], reason: '', why: '' };
     return { targets: await consumersOf(work.ctx.store, source), reason: 'SourceUpdated', why: `new artifact of ${formatRef(source)}` };
   }
-  return { targets: await bucketSourcesWatching(work.ctx.store, bucket), reason: 'BucketChanged', why: `s3://${bucket}/${key} changed` };
+  return { targets: (await work.bucketWatchers?.(bucket)) ?? [], reason: 'BucketChanged', why: `s3://${bucket}/${key} changed` };
 }

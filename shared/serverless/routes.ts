@@ -1,4 +1,5 @@
 import { DetailType, EVENT_SOURCE } from '../events/event.ts';
+import { RECONCILED_KINDS, SOURCE_KINDS } from '../reconcile/schedule.ts';
 import { POINTER_SUFFIX } from '../store/artifacts.ts';
 
 /**
@@ -6,8 +7,8 @@ import { POINTER_SUFFIX } from '../store/artifacts.ts';
  * exactly these, and the end-to-end tests put the same ones into moto, so what is tested is
  * what is deployed (functions/README.md describes them).
  */
-export const SOURCE_KINDS_ROUTED = ['GitRepository', 'Bucket'];
-export const RECONCILE_KINDS_ROUTED = ['Kustomization', 'Receiver'];
+const SOURCE_KINDS_ROUTED: string[] = [...SOURCE_KINDS];
+const RECONCILE_KINDS_ROUTED: string[] = RECONCILED_KINDS.filter((k) => !SOURCE_KINDS_ROUTED.includes(k));
 
 /** On the tide bus: requests for sources, to the `source` queue. */
 export const sourceRequests = {

@@ -1,7 +1,7 @@
 import type { LocalInstall } from '../../local/install.ts';
 import type { Outcome } from '../../reconcile/context.ts';
 import type { KustomizationSpec } from '../../reconcile/kustomization.ts';
-import { reconcilerFor } from '../../reconcile/reconcilers.ts';
+import { reconcilerFor } from '../../reconcile/all-reconcilers.ts';
 import { awaitRequest, reconcileUnderLease } from '../../reconcile/under-lease.ts';
 import type { ObjectRef } from '../../store/refs.ts';
 import { parse } from '../args.ts';
