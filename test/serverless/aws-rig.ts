@@ -3,7 +3,7 @@ import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCom
 import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { artifactPointers, reconcileRequests, sourceRequests, userBucketChanges } from '../../shared/serverless/routes.ts';
 import type { Moto } from '../rig/moto.ts';
 
@@ -107,4 +107,43 @@ export async function receive(sqs: SQSClient, queueUrl: string, max = 10): Promi
 
 export async function deleteMessages(sqs: SQSClient, queueUrl: string, messages: Message[]): Promise<void> {
   if (messages.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+}
+
+type QueueHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+/**
+ * Plays Lambda's SQS event source mapping for the source and reconcile queues until neither has
+ * anything visible: what each queue has is received and handed to its function's handler, one
+ * message per invocation and the invocations at once (as Lambda scales out with batch size 1);
+ * what a handler did not report as failed is deleted. Returns how many messages were handled;
+ * throws on a failure. `trace` hears of each invocation and how long it took.
+ */
+export async function pumpQueues(
+  rig: AwsInstallRig,
+  handlers: { source: QueueHandler; reconcile: QueueHandler },
+  budgetMs = 60_000,
+  trace?: (queue: string, body: string, ms: number) => void,
+): Promise<number> {
+  let handled = 0;
+  for (let idle = 0; idle < 2; ) {
+    const work: Array<Promise<void>> = [];
+    for (const name of ['source', 'reconcile'] as const) {
+      const url = rig.queues[name];
+      for (const message of await receive(rig.sqs, url, 10)) {
+        work.push((async () => {
+          const t0 = performance.now();
+          // Each function's own queue; the handler reads it synchronously as it starts.
+          process.env.TIDE_QUEUE_URL = url;
+          const res = await handlers[name](sqsEvent([message]), lambdaContext(budgetMs));
+          trace?.(name, message.Body ?? '', performance.now() - t0);
+          if (res.batchItemFailures.length) throw new Error(`${name} handler reported message ${message.MessageId} failed`);
+          await deleteMessages(rig.sqs, url, [message]);
+        })());
+      }
+    }
+    await Promise.all(work);
+    handled += work.length;
+    idle = work.length ? 0 : idle + 1;
+  }
+  return handled;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { LambdaFunctionURLEvent, ScheduledEvent } from 'aws-lambda';
 import { main } from '../../shared/cli/main.ts';
 import { S3BlobStore } from '../../shared/store/s3-blob-store.ts';
@@ -12,7 +12,7 @@ import { startKube, type Kube } from '../rig/kube.ts';
 import { startMoto, type Moto } from '../rig/moto.ts';
 import { deploymentYaml, fleet, kustomization, yamlOf } from '../reconcile/fleet.ts';
 import { markPodsReady } from '../rig/kubelet.ts';
-import { createAwsInstall, deleteMessages, lambdaContext, receive, sqsEvent, type AwsInstallRig } from './aws-rig.ts';
+import { createAwsInstall, lambdaContext, pumpQueues, receive, sqsEvent, type AwsInstallRig } from './aws-rig.ts';
 
 // The serverless loop, end to end: a signed GitHub push reaches the receiver handler, whose
 // request travels EventBridge (moto) to the source queue; the source handler stores the artifact
@@ -30,6 +30,7 @@ let handlers: {
   reconcile: typeof import('../../functions/reconcile/handler.ts').handler;
 };
 const TOKEN = 'whsec-e2e-7f3a9c1d5b';
+const USER_BUCKET = `team-manifests-${process.pid}`;
 const logs: string[] = [];
 const stdoutWrite = process.stdout.write.bind(process.stdout);
 
@@ -40,7 +41,7 @@ const receiverYaml = yamlOf({
 
 before(async () => {
   [moto, git, kube] = await Promise.all([startMoto(), startGitServer(), startKube({ name: 'dev' })]);
-  rig = await createAwsInstall(moto);
+  rig = await createAwsInstall(moto, { userBuckets: [USER_BUCKET] });
   Object.assign(process.env, rig.env);
   // Every log line of the handlers, to check what they said (and that no secret is in it).
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
@@ -66,26 +67,7 @@ after(async () => {
   await moto?.stop();
 });
 
-/** Plays Lambda's SQS event source mapping for both queues until neither has anything visible. */
-async function pump(budgetMs = 60_000): Promise<number> {
-  let handled = 0;
-  for (let idle = 0; idle < 2; ) {
-    let any = false;
-    for (const [name, url] of Object.entries(rig.queues) as Array<['source' | 'reconcile', string]>) {
-      const messages = await receive(rig.sqs, url, 1);
-      if (!messages.length) continue;
-      any = true;
-      process.env.TIDE_QUEUE_URL = url;
-      const res = await handlers[name](sqsEvent(messages), lambdaContext(budgetMs));
-      const failed = new Set(res.batchItemFailures.map((f) => f.itemIdentifier));
-      assert.equal(failed.size, 0, `${name} reported failures: ${logs.slice(-5).join('')}`);
-      await deleteMessages(rig.sqs, url, messages.filter((m) => !failed.has(m.MessageId!)));
-      handled += messages.length;
-    }
-    idle = any ? 0 : idle + 1;
-  }
-  return handled;
-}
+const pump = (budgetMs = 60_000) => pumpQueues(rig, handlers, budgetMs);
 
 const tick = (at = new Date()) => handlers.scheduler({ time: at.toISOString(), 'detail-type': 'Scheduled Event', source: 'aws.events' } as ScheduledEvent);
 const replicas = async () => (await kube.api<{ spec: { replicas: number } }>('GET', '/apis/apps/v1/namespaces/podinfo/deployments/podinfo')).body.spec?.replicas;
@@ -208,7 +190,29 @@ describe('serverless: webhook to applied, through the handlers, EventBridge, SQS
     assert.equal(await replicas(), 3, 'drift put back');
   });
 
-  it('a user bucket event is ignored for a bucket nobody watches, and the state bucket\'s other writes request nothing', async () => {
+  it('a Bucket source: a write to the user\'s own bucket reaches the cluster through its S3 event', async () => {
+    const cm = (level: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: team-settings\n  namespace: podinfo\ndata:\n  level: ${level}\n`;
+    await rig.s3.send(new CreateBucketCommand({ Bucket: USER_BUCKET }));
+    await rig.s3.send(new PutObjectCommand({ Bucket: USER_BUCKET, Key: 'deploy/settings.yaml', Body: cm('info') }));
+    await rig.s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: USER_BUCKET, NotificationConfiguration: { EventBridgeConfiguration: {} } }));
+    await rig.putSecret('tide/dev/flux-system/team-bucket', { accesskey: moto.credentials.accessKeyId, secretkey: moto.credentials.secretAccessKey });
+    const sha = await git.commit('fleet', {
+      'clusters/dev/team.yaml': yamlOf({ apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'Bucket', metadata: { name: 'team', namespace: 'flux-system' },
+        spec: { interval: '1h', provider: 'generic', bucketName: USER_BUCKET, endpoint: new URL(moto.endpoint).host, insecure: true, prefix: 'deploy/', secretRef: { name: 'team-bucket' } } })
+        + '---\n' + yamlOf({ ...kustomization('team', './deploy', { dependsOn: [{ name: 'infrastructure' }] }), spec: { ...kustomization('team', './deploy').spec, sourceRef: { kind: 'Bucket', name: 'team' } } }),
+    });
+    const body = pushBody('main', sha);
+    assert.equal((await handlers.receiver(webhook(await webhookPath(), body, { 'x-github-event': 'push', 'x-hub-signature-256': sign(body) }))).statusCode, 202);
+    await pump();
+    const level = async () => (await kube.api<{ data?: { level?: string } }>('GET', '/api/v1/namespaces/podinfo/configmaps/team-settings')).body.data?.level;
+    assert.equal(await level(), 'info', 'registered from Git, fetched from the bucket, applied');
+    // Nobody pushes to Git now: the bucket write alone brings the change round.
+    await rig.s3.send(new PutObjectCommand({ Bucket: USER_BUCKET, Key: 'deploy/settings.yaml', Body: cm('debug') }));
+    assert.ok((await pump()) >= 3, 'bucket event, artifact pointer, consumer');
+    assert.equal(await level(), 'debug');
+  });
+
+  it('the state bucket\'s own writes other than artifact pointers request nothing', async () => {
     await rig.s3.send(new PutObjectCommand({ Bucket: rig.bucket, Key: 'clusters/dev/objects/flux-system/Kustomization/unrelated.txt', Body: 'x' }));
     assert.equal(await visible(), 0);
   });
