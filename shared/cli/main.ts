@@ -1,6 +1,7 @@
 import { openLocal, defaultStateDir } from '../local/install.ts';
 import { UsageError } from './args.ts';
 import { awsBootstrap } from './commands/aws-bootstrap.ts';
+import { awsGet, awsReconcile } from './commands/aws-fleet.ts';
 import { bootstrap } from './commands/bootstrap.ts';
 import { build, diff, tree } from './commands/build.ts';
 import { events } from './commands/events.ts';
@@ -13,7 +14,7 @@ const USAGE = `tide: keeps Kubernetes clusters equal to Git (local mode: a state
 
   tide bootstrap --cluster NAME --url URL [--branch main] [--path clusters/NAME] [--context CTX]
   tide local [--once]                      reconcile continuously, or one settled pass (exit 1 if not all Ready)
-  tide get sources|kustomizations|all      [--cluster NAME] [-n NAMESPACE]
+  tide get sources|kustomizations|receivers|all [--cluster NAME] [-n NAMESPACE]
   tide reconcile kustomization NAME [--with-source] | source git NAME
   tide suspend|resume kustomization NAME | source git NAME
   tide build kustomization NAME            print what the current revision renders to
@@ -22,6 +23,8 @@ const USAGE = `tide: keeps Kubernetes clusters equal to Git (local mode: a state
   tide events [--cluster NAME]
   tide aws bootstrap --bucket B --cluster NAME --url URL (--eks-cluster NAME --role-arn ARN | --kubeconfig-secret ID)
                                            register a cluster with an install made by cdk deploy
+  tide aws get sources|kustomizations|receivers|all --bucket B     status kept in the state bucket
+  tide aws reconcile kustomization NAME --bucket B [--cluster C]   request a reconcile from the functions
 
 Every command takes --state DIR (default $TIDE_STATE or ${defaultStateDir()}) and --cluster NAME.`;
 
@@ -38,6 +41,9 @@ const COMMANDS: Record<string, (install: ReturnType<typeof openLocal>, args: str
   events,
 };
 
+/** `tide aws ...`: an install made by cdk deploy, through its state bucket and bus. */
+const AWS_COMMANDS: Record<string, (args: string[]) => Promise<number>> = { bootstrap: awsBootstrap, get: awsGet, reconcile: awsReconcile };
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
@@ -45,12 +51,13 @@ export async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   if (command === 'aws') {
-    if (rest[0] !== 'bootstrap') {
+    const sub = AWS_COMMANDS[rest[0] ?? ''];
+    if (!sub) {
       console.error(`tide: unknown command ${JSON.stringify(['aws', ...rest.slice(0, 1)].join(' '))}\n\n${USAGE}`);
       return 2;
     }
     try {
-      return await awsBootstrap(rest.slice(1));
+      return await sub(rest.slice(1));
     } catch (err) {
       console.error(`✗ ${(err as Error).message}`);
       return err instanceof UsageError ? 2 : 1;

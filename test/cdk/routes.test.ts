@@ -35,7 +35,7 @@ describe('cdk: Routes', () => {
       EventPattern: Match.exact({
         source: ['tide'],
         'detail-type': ['Reconcile Requested'],
-        detail: { involvedObject: { kind: ['Kustomization', 'Receiver'] } },
+        detail: { involvedObject: { kind: ['Receiver', 'Kustomization'] } },
       }),
       Targets: [{ Arn: { 'Fn::GetAtt': [logicalId(reconcileQueue), 'Arn'] }, Id: 'Target0' }],
     });

@@ -133,7 +133,7 @@ describe('cdk: TideStack', () => {
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(queue), 'Arn'] } })],
     });
     onBus(['GitRepository', 'Bucket'], stack.sourceQueue.queue);
-    onBus(['Kustomization', 'Receiver'], stack.reconcileQueue.queue);
+    onBus(['Receiver', 'Kustomization'], stack.reconcileQueue.queue);
     t.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: Match.exact({
         source: ['aws.s3'],

@@ -43,9 +43,14 @@ before(async () => {
   [moto, git, kube] = await Promise.all([startMoto(), startGitServer(), startKube({ name: 'dev' })]);
   rig = await createAwsInstall(moto, { userBuckets: [USER_BUCKET] });
   Object.assign(process.env, rig.env);
-  // Every log line of the handlers, to check what they said (and that no secret is in it).
+  // Every log line of the handlers, kept to check what they said (and that no secret is in it)
+  // rather than printed among the test results; the test runner's own output is not on stdout.write here.
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    logs.push(String(chunk));
+    const text = String(chunk);
+    if (text.startsWith('{"level"')) {
+      logs.push(text);
+      return true;
+    }
     return (stdoutWrite as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
   }) as typeof process.stdout.write;
   handlers = {
@@ -86,6 +91,18 @@ function webhook(path: string, body: string, headers: Record<string, string>): L
 
 const sign = (body: string, token = TOKEN) => `sha256=${createHmac('sha256', token).update(body).digest('hex')}`;
 
+/** What a CLI command printed, and its exit code. */
+async function captured(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => void lines.push(a.join(' '));
+  try {
+    return { code: await fn(), out: lines.join('\n') };
+  } finally {
+    console.log = log;
+  }
+}
+
 const storeOf = () => new StateStore(new S3BlobStore({ client: rig.s3, bucket: rig.bucket }));
 
 async function webhookPath(): Promise<string> {
@@ -109,6 +126,11 @@ describe('serverless: webhook to applied, through the handlers, EventBridge, SQS
     await pump();
     assert.equal(await replicas(), 2);
     assert.match(await webhookPath(), /^\/hook\/[0-9a-f]{64}$/);
+    // What the operator sees from the state bucket: every object Ready, the receiver's path.
+    const { code: got, out } = await captured(() => main(['aws', 'get', 'all', '--bucket', rig.bucket]));
+    assert.equal(got, 0);
+    assert.match(out, /dev\s+flux-system\s+receiver\/github\s+False\s+True\s+Receiver initialized for path: \/hook\/[0-9a-f]{64}/);
+    assert.match(out, /dev\s+flux-system\s+kustomization\/apps\s+main@sha1:[0-9a-f]{40}\s+False\s+True\s+Applied revision/);
   });
 
   it('a signed GitHub push is applied: receiver -> source -> S3 pointer -> reconcile', async () => {
@@ -210,6 +232,15 @@ describe('serverless: webhook to applied, through the handlers, EventBridge, SQS
     await rig.s3.send(new PutObjectCommand({ Bucket: USER_BUCKET, Key: 'deploy/settings.yaml', Body: cm('debug') }));
     assert.ok((await pump()) >= 3, 'bucket event, artifact pointer, consumer');
     assert.equal(await level(), 'debug');
+  });
+
+  it('tide aws reconcile asks the functions through the bus', async () => {
+    await kube.api('PATCH', '/apis/apps/v1/namespaces/podinfo/deployments/podinfo/scale', { spec: { replicas: 9 } }, 'application/merge-patch+json');
+    const { code, out } = await captured(() => main(['aws', 'reconcile', 'kustomization', 'apps', '--bucket', rig.bucket, '--bus', rig.busName]));
+    assert.equal(code, 0);
+    assert.match(out, /reconcile of Kustomization flux-system\/apps in cluster dev requested/);
+    assert.equal(await pump(), 1);
+    assert.equal(await replicas(), 3);
   });
 
   it('the state bucket\'s own writes other than artifact pointers request nothing', async () => {

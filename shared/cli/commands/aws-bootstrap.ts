@@ -1,14 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, PutSecretValueCommand, ResourceExistsException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AwsClusters, type AwsClusterRegistration } from '../../aws/aws-clusters.ts';
+import type { AwsClusterRegistration } from '../../aws/aws-clusters.ts';
 import { EventBridgeBus } from '../../events/eventbridge-bus.ts';
 import { reconcileRequest } from '../../events/requests.ts';
 import { registerBootstrap } from '../../reconcile/bootstrap-objects.ts';
-import { S3BlobStore } from '../../store/s3-blob-store.ts';
-import { StateStore } from '../../store/state-store.ts';
 import { parse, UsageError } from '../args.ts';
+import { openAwsFleet } from './aws-fleet.ts';
 
 const USAGE = `usage: tide aws bootstrap --bucket STATE_BUCKET --cluster NAME --url URL [--branch main] [--path clusters/NAME]
          (--eks-cluster NAME|ARN [--role-arn ARN] [--region R] | --kubeconfig-secret SECRET_ID [--context CTX])
@@ -40,9 +38,9 @@ export async function awsBootstrap(args: string[]): Promise<number> {
       ? { eks: { cluster: values['eks-cluster'], ...(values['role-arn'] ? { roleArn: values['role-arn'] } : {}), ...(values.region ? { region: values.region } : {}) } }
       : { kubeconfigSecret: values['kubeconfig-secret'], ...(values.context ? { context: values.context } : {}) }),
   };
-  const store = new StateStore(new S3BlobStore({ client: new S3Client({ forcePathStyle: process.env.TIDE_S3_PATH_STYLE === '1' }), bucket }));
-  const clusters = new AwsClusters(store.blobs, {});
-  await clusters.register(cluster, registration);
+  const fleet = openAwsFleet(bucket);
+  const { store } = fleet;
+  await fleet.clusters.register(cluster, registration);
 
   // The flux-system secret, with Flux's keys, in Tide's secret store on AWS.
   const secret: Record<string, string> = {};
@@ -57,7 +55,7 @@ export async function awsBootstrap(args: string[]): Promise<number> {
   await bus.publish(objects.map((o) => reconcileRequest({ cluster, namespace: 'flux-system', kind: o.kind, name: o.metadata.name }, 'Bootstrap', `tide aws bootstrap of cluster ${cluster}`, 'cli')));
   console.log(`► cluster ${cluster} registered in s3://${bucket} (${registration.eks ? `EKS ${registration.eks.cluster}` : `kubeconfig in ${registration.kubeconfigSecret}`}), bootstrap path ./${path}`);
   console.log('◎ reconcile requested: follow it with an EventBridge rule on the bus, or in the reconcile function\'s logs');
-  clusters.close();
+  fleet.close();
   return 0;
 }
 

@@ -1,20 +1,20 @@
-import type { LocalInstall } from '../../local/install.ts';
 import { readyCondition } from '../../reconcile/conditions.ts';
 import { parse, UsageError } from '../args.ts';
-import { listClusters } from '../resolve.ts';
+import { listClusters, type Fleet } from '../resolve.ts';
 import { table } from '../table.ts';
 
 const GROUPS: Record<string, string[]> = {
-  sources: ['GitRepository'], source: ['GitRepository'],
+  sources: ['GitRepository', 'Bucket'], source: ['GitRepository', 'Bucket'],
   kustomizations: ['Kustomization'], kustomization: ['Kustomization'], ks: ['Kustomization'],
-  all: ['GitRepository', 'Kustomization'],
+  receivers: ['Receiver'], receiver: ['Receiver'],
+  all: ['GitRepository', 'Bucket', 'Receiver', 'Kustomization'],
 };
 
-/** `tide get sources|kustomizations|all [--cluster C]`, in Flux's columns with the cluster first. */
-export async function get(install: LocalInstall, args: string[]): Promise<number> {
+/** `tide get sources|kustomizations|receivers|all [--cluster C]`, in Flux's columns with the cluster first. */
+export async function get(install: Fleet, args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {});
   const kinds = GROUPS[positionals[0] ?? ''];
-  if (!kinds) throw new UsageError('usage: tide get sources|kustomizations|all [--cluster NAME]');
+  if (!kinds) throw new UsageError('usage: tide get sources|kustomizations|receivers|all [--cluster NAME]');
   const rows: string[][] = [];
   for (const cluster of await listClusters(install, values.cluster)) {
     for (const kind of kinds) {
