@@ -2,28 +2,19 @@
 // cluster, for a 50-object app, as a webhook would trigger it (source reconcile, then the
 // Kustomization's). Baseline: what a CI job does for the same commit: git clone --depth 1,
 // kubectl kustomize, kubectl apply --server-side. p50 and p95 over 10 pushes.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { main } from '../shared/cli/main.ts';
 import { openLocal } from '../shared/local/install.ts';
 import { reconcileGitRepository } from '../shared/reconcile/git-repository.ts';
 import { reconcileKustomization } from '../shared/reconcile/kustomization.ts';
-import { runTool } from '../shared/tools/run-tool.ts';
+import { appFiles, ciJob, pct } from './ci-job.ts';
 import { startGitServer } from '../test/rig/git-server.ts';
 import { startKube } from '../test/rig/kube.ts';
 
-const run = promisify(execFile);
 const PUSHES = 10;
 
-function appFiles(rev: number, ns: string): Record<string, string> {
-  const files: Record<string, string> = { [`${ns}/kustomization.yaml`]: `namespace: ${ns}\nresources:\n${Array.from({ length: 50 }, (_, i) => `- cm-${i}.yaml`).join('\n')}\n` };
-  for (let i = 0; i < 50; i++) files[`${ns}/cm-${i}.yaml`] = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\ndata:\n  rev: "${rev}"\n`;
-  return files;
-}
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 const [kube, git] = await Promise.all([startKube({ name: 'push', controllerManager: false }), startGitServer()]);
 const state = await mkdtemp(join(tmpdir(), 'tide-push-bench-'));
@@ -50,13 +41,7 @@ try {
     tide.push(performance.now() - t0);
 
     await git.commit('fleet', appFiles(rev, 'ci'));
-    const c0 = performance.now();
-    const dir = await mkdtemp(join(tmpdir(), 'tide-ci-'));
-    await run('git', ['clone', '--quiet', '--depth', '1', git.authUrl('fleet'), dir]);
-    const rendered = await runTool('kubectl', ['kustomize', join(dir, 'ci')]);
-    await runTool('kubectl', ['--kubeconfig', kube.kubeconfigPath, 'apply', '--server-side', '-f', '-'], { input: rendered.stdout });
-    ci.push(performance.now() - c0);
-    await rm(dir, { recursive: true, force: true });
+    ci.push(await ciJob(git.authUrl('fleet'), 'ci', kube.kubeconfigPath));
   }
   install.close();
   console.log(

@@ -3,30 +3,19 @@
 // the source and reconcile handlers, as Lambda's SQS event source mapping would run them (no
 // Lambda service here: handlers run in this process). Baseline: what a CI job does for the same
 // commit: git clone --depth 1, kubectl kustomize, kubectl apply --server-side. p50/p95 over 10 pushes.
-import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { readFile } from 'node:fs/promises';
 import type { LambdaFunctionURLEvent, ScheduledEvent } from 'aws-lambda';
 import { main } from '../shared/cli/main.ts';
-import { runTool } from '../shared/tools/run-tool.ts';
+import { appFiles, ciJob, pct } from './ci-job.ts';
 import { startGitServer } from '../test/rig/git-server.ts';
 import { startKube } from '../test/rig/kube.ts';
 import { startMoto } from '../test/rig/moto.ts';
 import { createAwsInstall, pumpQueues } from '../test/serverless/aws-rig.ts';
 
-const run = promisify(execFile);
 const PUSHES = 10;
 const TOKEN = 'bench-webhook-token';
 
-function appFiles(rev: number, ns: string): Record<string, string> {
-  const files: Record<string, string> = { [`${ns}/kustomization.yaml`]: `namespace: ${ns}\nresources:\n${Array.from({ length: 50 }, (_, i) => `- cm-${i}.yaml`).join('\n')}\n` };
-  for (let i = 0; i < 50; i++) files[`${ns}/cm-${i}.yaml`] = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\ndata:\n  rev: "${rev}"\n`;
-  return files;
-}
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const json = (o: unknown) => JSON.stringify(o) + '\n';
 
 const [moto, kube, git] = await Promise.all([startMoto(), startKube({ name: 'bench', controllerManager: false }), startGitServer()]);
@@ -80,13 +69,7 @@ try {
     tide.push(performance.now() - t0);
 
     await git.commit('fleet', appFiles(r, 'ci'));
-    const c0 = performance.now();
-    const dir = await mkdtemp(join(tmpdir(), 'tide-ci-'));
-    await run('git', ['clone', '--quiet', '--depth', '1', git.authUrl('fleet'), dir]);
-    const rendered = await runTool('kubectl', ['kustomize', join(dir, 'ci')]);
-    await runTool('kubectl', ['--kubeconfig', kube.kubeconfigPath, 'apply', '--server-side', '-f', '-'], { input: rendered.stdout });
-    ci.push(performance.now() - c0);
-    await rm(dir, { recursive: true, force: true });
+    ci.push(await ciJob(git.authUrl('fleet'), 'ci', kube.kubeconfigPath));
   }
   console.log(
     `webhook to applied (serverless handlers, moto), 50-object app: ${(pct(ci, 50) / pct(tide, 50)).toFixed(1)}x faster than git clone + kubectl kustomize + kubectl apply --server-side (p50)` +
