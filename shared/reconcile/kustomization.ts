@@ -17,6 +17,7 @@ import { notify, type Notice } from './notify.ts';
 import { notRegistered, openSubject } from './subject.ts';
 import { renderKustomization, type RenderError } from './render-kustomization.ts';
 import { RECONCILED_KINDS } from './schedule.ts';
+import { targetCluster, type KubeConfigRef } from './target-cluster.ts';
 
 /** spec of kustomize.toolkit.fluxcd.io/v1 Kustomization, the fields Tide reads. */
 export interface KustomizationSpec extends BuildSpec {
@@ -30,6 +31,8 @@ export interface KustomizationSpec extends BuildSpec {
   dependsOn?: Array<{ name: string; namespace?: string }>;
   suspend?: boolean;
   force?: boolean;
+  /** Apply to another cluster than the Kustomization's own (Flux's remote cluster). */
+  kubeConfig?: KubeConfigRef;
   postBuild?: {
     substitute?: Record<string, string>;
     substituteFrom?: Array<{ kind: 'ConfigMap' | 'Secret'; name: string; optional?: boolean }>;
@@ -99,9 +102,9 @@ export async function reconcileKustomization(ctx: ReconcileContext, ref: ObjectR
   const workload = objects.filter((o) => !isControlObject(o));
   let cluster;
   try {
-    cluster = await ctx.cluster(ref.cluster);
+    cluster = await targetCluster(ctx, ref, spec.kubeConfig);
   } catch (err) {
-    return fail(Reason.ReconciliationFailed, `cluster ${ref.cluster}: ${(err as Error).message}`, { revision, retryMs: retry });
+    return fail(Reason.ReconciliationFailed, `${formatRef(ref)}: cluster ${ref.cluster}: ${(err as Error).message}`, { revision, retryMs: retry });
   }
   const applied = await applyAll(cluster, workload, { ownerLabels, previous: prevInventory.filter((e) => !e.control), force: spec.force === true });
   const changeSet: ChangeSet = [...applied.changeSet];
