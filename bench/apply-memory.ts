@@ -1,7 +1,7 @@
 // Child of apply.bench.ts, bundled by esbuild and run with plain node: Tide's apply engine alone,
 // so its peak RSS is what a Lambda function applying this set would need.
 import { applyAll, summarize } from '../shared/apply/index.ts';
-import { clusterFromKubeconfigFile } from '../shared/kube/cluster.ts';
+import { clusterFromKubeconfigFile } from '../shared/kube/kubeconfig.ts';
 import { objects, ownerLabels } from './apply-set.ts';
 
 const cluster = clusterFromKubeconfigFile('bench', process.env.TIDE_BENCH_KUBECONFIG!);

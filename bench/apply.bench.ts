@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { stringify } from 'yaml';
 import { applyAll, summarize, type AppliedEntry, type Unstructured } from '../shared/apply/index.ts';
-import { clusterFromKubeconfigFile } from '../shared/kube/cluster.ts';
+import { clusterFromKubeconfigFile } from '../shared/kube/kubeconfig.ts';
 import { resourcePath } from '../shared/kube/discovery.ts';
 import { runTool } from '../shared/tools/run-tool.ts';
 import { mapLimit } from '../shared/util/map-limit.ts';

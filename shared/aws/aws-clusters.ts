@@ -1,9 +1,9 @@
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { KubeConfig } from '@kubernetes/client-node';
-import { clusterFromKubeConfig, type Cluster } from '../kube/cluster.ts';
-import { kubeConfigFromStoredText } from '../kube/safe-kubeconfig.ts';
+import { clusterFromAccess, type Cluster } from '../kube/cluster.ts';
+import { storedKubeconfigAccess } from '../kube/safe-kubeconfig.ts';
+import type { KubeAccess } from '../kube/access.ts';
 import type { BlobStore } from '../store/blob.ts';
 import { checkCluster } from '../store/refs.ts';
 import { mapLimit } from '../util/map-limit.ts';
@@ -175,13 +175,13 @@ export class AwsClusters {
     if (text === undefined) {
       throw new Error(`cluster ${name}: Secrets Manager secret ${id} (kubeconfigSecret) does not exist: create it with the cluster's kubeconfig as its SecretString, or fix kubeconfigSecret`);
     }
-    let kc: KubeConfig;
+    let access: KubeAccess;
     try {
-      kc = kubeConfigFromStoredText(text, `Secrets Manager secret ${id}`, context);
+      access = storedKubeconfigAccess(text, `Secrets Manager secret ${id}`, context);
     } catch (err) {
       throw new Error(`cluster ${name}: ${(err as Error).message}`);
     }
-    return clusterFromKubeConfig(name, kc);
+    return clusterFromAccess(name, access);
   }
 
   private async buildEks(name: string, eks: NonNullable<AwsClusterRegistration['eks']>): Promise<Cluster> {
@@ -207,13 +207,6 @@ export class AwsClusters {
       throw new Error(`cluster ${name}: EKS endpoint ${JSON.stringify(server)} is not an https:// URL: fix eks.endpoint`);
     }
 
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: eksName, server: server.replace(/\/+$/, ''), caData, skipTLSVerify: false }],
-      users: [{ name: 'tide' }],
-      contexts: [{ name, cluster: eksName, user: 'tide' }],
-      currentContext: name,
-    });
 
     // The token: cached, remade 1 min before it or its credentials expire, or after a 401.
     let current: { token: string; expiresAt: number; issuedAt: number } | undefined;
@@ -233,7 +226,11 @@ export class AwsClusters {
       return pending;
     };
     await bearerToken({ refresh: false }); // fail here, naming the cluster, if the role cannot be assumed
-    return clusterFromKubeConfig(name, kc, { bearerToken });
+    const tls = { ca: Buffer.from(caData, 'base64').toString('utf8') };
+    return clusterFromAccess(name, {
+      server: server.replace(/\/+$/, ''),
+      credentials: async (refresh) => ({ headers: { authorization: `Bearer ${await bearerToken({ refresh })}` }, tls }),
+    });
   }
 
   /** The function's own credentials (the SDK's default chain, or clientConfig.credentials). */

@@ -1,6 +1,6 @@
-import type { RequestOptions } from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { KubeAccess, KubeTls } from './access.ts';
 
 /** An answer from the apiserver: status code and parsed JSON body (or text). */
 export interface KubeResponse<T = unknown> {
@@ -32,71 +32,46 @@ export interface RequestArgs {
 export interface KubeClientOptions {
   /** Parallel connections to the apiserver; default 16. */
   readonly maxSockets?: number;
-  /**
-   * A bearer token for every request, instead of the KubeConfig's user credentials (an EKS token
-   * built from a presigned STS URL). The provider caches; `refresh` is true when the apiserver
-   * just answered 401 to the token it gave, so it must make a new one.
-   */
-  readonly bearerToken?: (options: { refresh: boolean }) => Promise<string>;
 }
 
 /**
  * A raw JSON client for one cluster. Bodies go out as plain JSON and come back as plain JSON:
  * never through @kubernetes/client-node's typed models, which drop fields they do not know
- * (CRD schemas lose x-kubernetes-*, default, enum). The KubeConfig supplies the server, TLS and
- * credentials; connections are kept alive, as a reconcile makes many calls.
+ * (CRD schemas lose x-kubernetes-*, default, enum). Node's own http(s) with a keep-alive pool:
+ * a reconcile makes many calls, and a Lambda bundle carries no HTTP library.
  */
 export class KubeClient {
   readonly server: string;
-  private auth: Promise<{ headers: Record<string, string>; dispatcher: Dispatcher }> | undefined;
+  private pool: { tls: KubeTls; agent: HttpAgent } | undefined;
   private readonly maxSockets: number;
-  private readonly bearerToken: KubeClientOptions['bearerToken'];
+  private readonly secure: boolean;
 
-  constructor(private readonly kc: KubeConfig, options: KubeClientOptions = {}) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error(`kubeconfig has no current cluster (context ${JSON.stringify(kc.getCurrentContext())})`);
-    this.server = cluster.server.replace(/\/+$/, '');
+  constructor(private readonly access: KubeAccess, options: KubeClientOptions = {}) {
+    this.server = access.server.replace(/\/+$/, '');
+    this.secure = new URL(this.server).protocol === 'https:';
     this.maxSockets = options.maxSockets ?? 16;
-    this.bearerToken = options.bearerToken;
   }
 
   /**
-   * TLS material and Authorization header from the KubeConfig, and a keep-alive connection pool
-   * (undici) built from them; refreshed after a 401.
+   * The keep-alive pool for this TLS material: made once, and again only when the material
+   * changes (an exec plugin's new client certificate). Credentials themselves are asked per
+   * request; their sources cache (an EKS token is remade before it expires).
    */
-  private credentials(): Promise<{ headers: Record<string, string>; dispatcher: Dispatcher }> {
-    if (!this.auth) {
-      const opts: RequestOptions = {};
-      const previous = this.auth;
-      this.auth = this.kc.applyToHTTPSOptions(opts).then(() => {
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = String(v);
-        if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-        const dispatcher = new Agent({
-          connections: this.maxSockets,
-          keepAliveTimeout: 30_000,
-          connect: {
-            ca: opts.ca as string | undefined,
-            cert: opts.cert as string | undefined,
-            key: opts.key as string | undefined,
-            servername: opts.servername,
-            ...(opts.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
-          },
-        });
-        return { headers, dispatcher };
-      });
-      void previous;
-      this.auth.catch(() => (this.auth = undefined));
-    }
-    return this.auth;
+  private agentFor(tls: KubeTls): HttpAgent {
+    const p = this.pool;
+    if (p && p.tls.ca === tls.ca && p.tls.cert === tls.cert && p.tls.key === tls.key && p.tls.servername === tls.servername && p.tls.rejectUnauthorized === tls.rejectUnauthorized) return p.agent;
+    p?.agent.destroy();
+    const pool = { keepAlive: true, keepAliveMsecs: 30_000, maxSockets: this.maxSockets, scheduling: 'lifo' as const };
+    const agent = this.secure
+      ? new HttpsAgent({ ...pool, ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername, rejectUnauthorized: tls.rejectUnauthorized !== false })
+      : new HttpAgent(pool);
+    this.pool = { tls, agent };
+    return agent;
   }
 
   async request<T = unknown>(method: string, path: string, args: RequestArgs = {}): Promise<KubeResponse<T>> {
     let res = await this.send<T>(method, path, args);
-    if (res.status === 401) {
-      this.auth = undefined; // a token may have expired: refresh once
-      res = await this.send<T>(method, path, args, true);
-    }
+    if (res.status === 401) res = await this.send<T>(method, path, args, true); // a token may have expired: refresh once
     // 429: the apiserver is busy or (for a kind whose CRD just became Established) still
     // initializing its storage. Every call here is safe to repeat (apply is idempotent).
     for (let attempt = 1; res.status === 429 && attempt <= 8; attempt++) {
@@ -115,12 +90,13 @@ export class KubeClient {
   }
 
   close(): void {
-    void this.auth?.then((a) => a.dispatcher.close()).catch(() => undefined);
+    this.pool?.agent.destroy();
+    this.pool = undefined;
   }
 
   private async send<T>(method: string, path: string, args: RequestArgs, refresh = false): Promise<KubeResponse<T>> {
-    const { headers: authHeaders, dispatcher } = await this.credentials();
-    const bearer = this.bearerToken && `Bearer ${await this.bearerToken({ refresh })}`;
+    const creds = await this.access.credentials(refresh);
+    const agent = this.agentFor(creds.tls);
     const query = args.query
       ? Object.entries(args.query)
           .filter(([, v]) => v !== undefined)
@@ -129,25 +105,37 @@ export class KubeClient {
       : '';
     const fullPath = `${path}${query ? (path.includes('?') ? '&' : '?') + query : ''}`;
     const payload = args.body === undefined ? undefined : typeof args.body === 'string' ? args.body : JSON.stringify(args.body);
-    const headers: Record<string, string> = { ...authHeaders, ...(bearer ? { authorization: bearer } : {}), accept: 'application/json', 'user-agent': 'tide' };
-    if (payload !== undefined) headers['content-type'] = args.contentType ?? 'application/json';
-    let res: Dispatcher.ResponseData;
+    const headers: Record<string, string> = { ...creds.headers, accept: 'application/json', 'user-agent': 'tide' };
+    if (payload !== undefined) {
+      headers['content-type'] = args.contentType ?? 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(payload));
+    }
+    let status: number;
+    let resHeaders: IncomingHttpHeaders;
+    let text: string;
     try {
-      res = await dispatcher.request({ origin: this.server, path: fullPath, method: method as Dispatcher.HttpMethod, headers, body: payload });
+      ({ status, headers: resHeaders, text } = await new Promise<{ status: number; headers: IncomingHttpHeaders; text: string }>((resolve, reject) => {
+        const req = (this.secure ? httpsRequest : httpRequest)(`${this.server}${fullPath}`, { method, headers, agent }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end(payload);
+      }));
     } catch (err) {
       throw new Error(`${method} ${this.server}${path}: ${(err as Error).message}`);
     }
-    const text = await res.body.text();
     let body: unknown = text;
-    const type = res.headers['content-type'];
-    if (text && String(type ?? '').includes('json')) {
+    if (text && String(resHeaders['content-type'] ?? '').includes('json')) {
       try {
         body = JSON.parse(text);
       } catch {
         // keep the text
       }
     }
-    return { status: res.statusCode, body: body as T, headers: res.headers };
+    return { status, body: body as T, headers: resHeaders };
   }
 }
 

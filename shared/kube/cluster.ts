@@ -1,4 +1,4 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from './access.ts';
 import { KubeClient, type KubeClientOptions } from './client.ts';
 import { Discovery } from './discovery.ts';
 
@@ -9,15 +9,7 @@ export interface Cluster {
   readonly discovery: Discovery;
 }
 
-/** A Cluster from a kubeconfig file and optional context (local mode, tests). */
-export function clusterFromKubeconfigFile(name: string, path: string, context?: string, options?: KubeClientOptions): Cluster {
-  const kc = new KubeConfig();
-  kc.loadFromFile(path);
-  if (context) kc.setCurrentContext(context);
-  return clusterFromKubeConfig(name, kc, options);
-}
-
-export function clusterFromKubeConfig(name: string, kc: KubeConfig, options?: KubeClientOptions): Cluster {
-  const client = new KubeClient(kc, options);
+export function clusterFromAccess(name: string, access: KubeAccess, options?: KubeClientOptions): Cluster {
+  const client = new KubeClient(access, options);
   return { name, client, discovery: new Discovery(client) };
 }

@@ -1,5 +1,5 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
+import type { KubeAccess, KubeTls } from './access.ts';
 
 /**
  * Kubeconfigs read from a store (Secrets Manager, a Kubernetes Secret), checked before use.
@@ -12,9 +12,8 @@ import { parse } from 'yaml';
  * CA data; anything else is refused with the entry named and the reason given.
  *
  * The text is parsed with the `yaml` package and checked field by field against an allow-list;
- * what is loaded into the KubeConfig is the checked structure re-serialized as JSON, never the
- * original text, so a difference between two YAML parsers (merge keys, tags) cannot smuggle a
- * field past the check.
+ * the access is built from the checked fields alone (no other kubeconfig loader sees the text), so
+ * a difference between two YAML parsers (merge keys, tags) cannot smuggle a field past the check.
  */
 
 export interface StoredKubeConfigOptions {
@@ -50,11 +49,11 @@ const CONTEXT_ALLOWED = new Set(['cluster', 'user', 'namespace', 'extensions']);
 const TOP_ALLOWED = new Set(['apiVersion', 'kind', 'clusters', 'users', 'contexts', 'current-context', 'preferences', 'extensions']);
 
 /**
- * A KubeConfig from kubeconfig text read from a store; `where` names the store in errors
- * (`Secrets Manager secret tide/prod/kubeconfig`). Every user and cluster in it is checked, not
- * only the current context's, and `context` (default the file's current-context) must exist.
+ * How to reach the cluster of kubeconfig text read from a store; `where` names the store in
+ * errors (`Secrets Manager secret tide/prod/kubeconfig`). Every user and cluster in it is checked,
+ * not only the current context's, and `context` (default the file's current-context) must exist.
  */
-export function kubeConfigFromStoredText(text: string, where: string, context?: string, options: StoredKubeConfigOptions = {}): KubeConfig {
+export function storedKubeconfigAccess(text: string, where: string, context?: string, options: StoredKubeConfigOptions = {}): KubeAccess {
   const refuse = (what: string, why: string) => new UnsafeKubeConfigError(`kubeconfig in ${where}: ${what}: ${why}`);
   let doc: unknown;
   try {
@@ -134,27 +133,25 @@ export function kubeConfigFromStoredText(text: string, where: string, context?: 
     throw refuse(`context ${JSON.stringify(chosen)}`, `its user ${JSON.stringify(ctx.body.user)} is not in the kubeconfig`);
   }
 
-  // Load the checked structure, not the text: JSON is YAML, and nothing unchecked is left in it.
-  const kc = new KubeConfig();
-  kc.loadFromString(
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: clusters.map(({ name, body }) => ({ name, cluster: body })),
-      users: users.map(({ name, body }) => ({ name, user: body })),
-      contexts: contexts.map(({ name, body }) => ({ name, context: body })),
-      'current-context': chosen,
-    }),
-  );
-  // Belt and braces: what client-node made of it must carry nothing that runs or reads files.
-  for (const u of kc.getUsers()) {
-    if (u.exec || u.authProvider || u.certFile || u.keyFile) throw refuse(`user ${JSON.stringify(u.name)}`, `${WHY_PROGRAM}; ${WHY_FILE}`);
-  }
-  for (const c of kc.getClusters()) {
-    if (c.caFile || c.proxyUrl) throw refuse(`cluster ${JSON.stringify(c.name)}`, WHY_FILE);
-    if (c.skipTLSVerify && !options.allowInsecureSkipTlsVerify) throw refuse(`cluster ${JSON.stringify(c.name)}`, 'insecure-skip-tls-verify is not allowed');
-  }
-  return kc;
+  // The access, from the checked fields of the chosen context only.
+  const cluster = clusters.find((c) => c.name === ctx.body.cluster)!.body;
+  const user = users.find((u) => u.name === ctx.body.user)?.body ?? {};
+  const pem = (field: string, b: Record<string, unknown>) => (typeof b[field] === 'string' ? Buffer.from(b[field] as string, 'base64').toString('utf8') : undefined);
+  const server = cluster.server;
+  if (typeof server !== 'string') throw refuse(`cluster ${JSON.stringify(ctx.body.cluster)}`, 'has no server');
+  const tls: KubeTls = {
+    ca: pem('certificate-authority-data', cluster),
+    cert: pem('client-certificate-data', user),
+    key: pem('client-key-data', user),
+    ...(typeof cluster['tls-server-name'] === 'string' ? { servername: cluster['tls-server-name'] } : {}),
+    rejectUnauthorized: cluster['insecure-skip-tls-verify'] !== true,
+  };
+  const headers: Record<string, string> = {};
+  if (typeof user.token === 'string') headers.authorization = `Bearer ${user.token}`;
+  else if (typeof user.username === 'string') headers.authorization = `Basic ${Buffer.from(`${user.username}:${String(user.password ?? '')}`).toString('base64')}`;
+  if (typeof user.as === 'string') headers['impersonate-user'] = user.as;
+  const creds = { headers, tls };
+  return { server: server.replace(/\/+$/, ''), credentials: async () => creds };
 }
 
 type Refuse = (what: string, why: string) => UnsafeKubeConfigError;

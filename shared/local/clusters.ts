@@ -1,7 +1,8 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { clusterFromKubeconfigFile, type Cluster } from '../kube/cluster.ts';
+import type { Cluster } from '../kube/cluster.ts';
+import { clusterFromKubeconfigFile } from '../kube/kubeconfig.ts';
 import { checkCluster } from '../store/refs.ts';
 
 /** How local mode reaches a registered cluster: a kubeconfig context. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { clusterFromKubeConfig, type Cluster } from '../kube/cluster.ts';
-import { kubeConfigFromStoredText } from '../kube/safe-kubeconfig.ts';
+import { clusterFromAccess, type Cluster } from '../kube/cluster.ts';
+import { storedKubeconfigAccess } from '../kube/safe-kubeconfig.ts';
 import type { ObjectRef } from '../store/refs.ts';
 import type { ReconcileContext } from './context.ts';
 
@@ -35,8 +35,7 @@ export async function targetCluster(ctx: ReconcileContext, ref: ObjectRef, kubeC
   const digest = createHash('sha256').update(text).digest('hex');
   let cluster = remote.get(digest);
   if (!cluster) {
-    const kc = kubeConfigFromStoredText(text, `Secret ${ref.namespace}/${name} key ${key}`);
-    cluster = clusterFromKubeConfig(`${ref.cluster}/${ref.namespace}/${name}`, kc);
+    cluster = clusterFromAccess(`${ref.cluster}/${ref.namespace}/${name}`, storedKubeconfigAccess(text, `Secret ${ref.namespace}/${name} key ${key}`));
     remote.set(digest, cluster);
   }
   return cluster;

@@ -1,5 +1,6 @@
 import { after, before } from 'node:test';
-import { clusterFromKubeconfigFile, type Cluster } from '../../shared/kube/cluster.ts';
+import type { Cluster } from '../../shared/kube/cluster.ts';
+import { clusterFromKubeconfigFile } from '../../shared/kube/kubeconfig.ts';
 import type { Unstructured } from '../../shared/apply/index.ts';
 import { runTool } from '../../shared/tools/run-tool.ts';
 import { startKube, type Kube } from '../rig/kube.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { clusterFromKubeConfig } from '../../shared/kube/cluster.ts';
-import { kubeConfigFromStoredText, UnsafeKubeConfigError } from '../../shared/kube/safe-kubeconfig.ts';
+import { clusterFromAccess } from '../../shared/kube/cluster.ts';
+import { storedKubeconfigAccess, UnsafeKubeConfigError } from '../../shared/kube/safe-kubeconfig.ts';
 import { startKube, type Kube } from '../rig/kube.ts';
 
 const WHERE = 'Secrets Manager secret tide/prod/kubeconfig';
@@ -30,7 +30,7 @@ current-context: ctx
 
 function refused(text: string, ...patterns: RegExp[]): void {
   assert.throws(
-    () => kubeConfigFromStoredText(text, WHERE),
+    () => storedKubeconfigAccess(text, WHERE),
     (err: Error) => {
       assert.ok(err instanceof UnsafeKubeConfigError, String(err));
       assert.ok(err.message.startsWith(`kubeconfig in ${WHERE}: `), err.message);
@@ -40,7 +40,7 @@ function refused(text: string, ...patterns: RegExp[]): void {
   );
 }
 
-describe('kubeConfigFromStoredText refuses what runs programs or reads files', () => {
+describe('storedKubeconfigAccess refuses what runs programs or reads files', () => {
   test('user exec plugin', () =>
     refused(config('    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: aws\n      args: [eks, get-token, --cluster-name, prod]'), /user "u1" has exec/, /runs a program/, /CVE-2022-24817/, /eks: \{cluster, roleArn\}/));
   test('user auth-provider', () =>
@@ -50,11 +50,12 @@ describe('kubeConfigFromStoredText refuses what runs programs or reads files', (
     // client-node reads `token-file` while loading: it must be refused before that.
     refused(config('    token-file: /proc/self/environ'), /user "u1" has token-file/, /reads a file/);
   });
-  test('user client-certificate / client-key files (the -data forms are fine)', () => {
+  test('user client-certificate / client-key files (the -data forms are fine)', async () => {
     refused(config('    client-certificate: /etc/ssl/cert.pem\n    client-key-data: a2V5'), /user "u1" has client-certificate/, /file path/, /client-certificate-data/);
     refused(config('    client-certificate-data: Y2VydA==\n    client-key: /etc/ssl/key.pem'), /user "u1" has client-key/, /client-key-data/);
-    const kc = kubeConfigFromStoredText(config('    client-certificate-data: Y2VydA==\n    client-key-data: a2V5'), WHERE);
-    assert.equal(kc.getCurrentUser()?.certData, 'Y2VydA==');
+    const access = storedKubeconfigAccess(config('    client-certificate-data: Y2VydA==\n    client-key-data: a2V5'), WHERE);
+    const { tls } = await access.credentials(false);
+    assert.deepEqual([tls.cert, tls.key], ['cert', 'key']);
   });
   test('cluster certificate-authority file', () =>
     refused(config('    token: abc', '    server: https://127.0.0.1:6443\n    certificate-authority: /etc/ssl/ca.pem'), /cluster "c1" has certificate-authority/, /file path/, /certificate-authority-data/));
@@ -64,11 +65,11 @@ describe('kubeConfigFromStoredText refuses what runs programs or reads files', (
   });
   test('a server that is not http(s)', () =>
     refused(config('    token: abc', `    server: unix:///var/run/kube.sock\n    certificate-authority-data: ${CA}`), /cluster "c1": server "unix:\/\/\/var\/run\/kube.sock"/, /https/));
-  test('insecure-skip-tls-verify: true, unless explicitly allowed', () => {
+  test('insecure-skip-tls-verify: true, unless explicitly allowed', async () => {
     const text = config('    token: abc', '    server: https://127.0.0.1:6443\n    insecure-skip-tls-verify: true');
     refused(text, /cluster "c1" has insecure-skip-tls-verify: true/, /certificate-authority-data/);
-    const kc = kubeConfigFromStoredText(text, WHERE, undefined, { allowInsecureSkipTlsVerify: true });
-    assert.equal(kc.getCurrentCluster()?.skipTLSVerify, true);
+    const access = storedKubeconfigAccess(text, WHERE, undefined, { allowInsecureSkipTlsVerify: true });
+    assert.equal((await access.credentials(false)).tls.rejectUnauthorized, false);
   });
   test('fields it does not know, and YAML merge keys that another parser would follow', () => {
     refused(config('    token: abc\n    cmd-path: /bin/sh'), /user "u1" has cmd-path/, /not a field Tide accepts/);
@@ -101,7 +102,7 @@ contexts:`);
   });
   test('bad YAML is refused without echoing the text (it may hold a credential)', () => {
     assert.throws(
-      () => kubeConfigFromStoredText('users:\n- name: u\n  user:\n    token: "s3cr3t-token-value\n  bad: [', WHERE),
+      () => storedKubeconfigAccess('users:\n- name: u\n  user:\n    token: "s3cr3t-token-value\n  bad: [', WHERE),
       (err: Error) => {
         assert.match(err.message, /kubeconfig in Secrets Manager secret tide\/prod\/kubeconfig: not valid YAML/);
         assert.ok(!err.message.includes('s3cr3t-token-value'), err.message);
@@ -110,14 +111,14 @@ contexts:`);
     );
     refused('just a string', /not a kubeconfig/);
   });
-  test('contexts: the named one, else current-context; it must exist', () => {
-    const kc = kubeConfigFromStoredText(config('    token: abc'), WHERE, 'ctx');
-    assert.equal(kc.getCurrentContext(), 'ctx');
-    assert.throws(() => kubeConfigFromStoredText(config('    token: abc'), WHERE, 'nope'), /context "nope": not found \(it has "ctx"\)/);
+  test('contexts: the named one, else current-context; it must exist', async () => {
+    const access = storedKubeconfigAccess(config('    token: abc'), WHERE, 'ctx');
+    assert.deepEqual((await access.credentials(false)).headers, { authorization: 'Bearer abc' });
+    assert.throws(() => storedKubeconfigAccess(config('    token: abc'), WHERE, 'nope'), /context "nope": not found \(it has "ctx"\)/);
   });
 });
 
-describe('kubeConfigFromStoredText loads a plain kubeconfig', () => {
+describe('storedKubeconfigAccess loads a plain kubeconfig', () => {
   let kube: Kube;
   before(async () => {
     kube = await startKube({ controllerManager: false });
@@ -128,8 +129,7 @@ describe('kubeConfigFromStoredText loads a plain kubeconfig', () => {
 
   test('a token with certificate-authority-data reaches the apiserver', async () => {
     const text = config(`    token: ${kube.token}`, `    server: ${kube.server}\n    certificate-authority-data: ${Buffer.from(kube.caPem).toString('base64')}`);
-    const kc = kubeConfigFromStoredText(text, WHERE);
-    const cluster = clusterFromKubeConfig('stored', kc);
+    const cluster = clusterFromAccess('stored', storedKubeconfigAccess(text, WHERE));
     try {
       const list = await cluster.client.call<{ items: Array<{ metadata: { name: string } }> }>('GET', '/api/v1/namespaces');
       assert.ok(list.items.some((n) => n.metadata.name === 'default'));
