@@ -1,4 +1,4 @@
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { SecretsManagerSecrets } from '../../shared/aws/secrets-manager.ts';
@@ -37,6 +37,18 @@ describe('SecretsManagerSecrets', () => {
     assert.deepEqual(await new SecretsManagerSecrets(client, { prefix: 'fleet/tide/' }).get(ref('webhook', 'staging', 'apps')), { token: 'webhook-token-value' });
     assert.deepEqual(await new SecretsManagerSecrets(client, 'fleet/tide/').get(ref('webhook', 'staging', 'apps')), { token: 'webhook-token-value' });
     assert.equal(await new SecretsManagerSecrets(client).get(ref('webhook', 'staging', 'apps')), undefined);
+  });
+
+  test('a warm function reuses what it read for cacheMs, then reads the rotated value', async () => {
+    await client.send(new CreateSecretCommand({ Name: 'tide/prod/flux-system/rotating', SecretString: '{"token":"first-value-1"}' }));
+    let now = 1_000_000;
+    const secrets = new SecretsManagerSecrets(client, { cacheMs: 60_000, now: () => now });
+    assert.deepEqual(await secrets.get(ref('rotating')), { token: 'first-value-1' });
+    await client.send(new PutSecretValueCommand({ SecretId: 'tide/prod/flux-system/rotating', SecretString: '{"token":"second-value-2"}' }));
+    now += 59_000;
+    assert.deepEqual(await secrets.get(ref('rotating')), { token: 'first-value-1' }, 'within cacheMs: no call');
+    now += 2_000;
+    assert.deepEqual(await secrets.get(ref('rotating')), { token: 'second-value-2' }, 'after cacheMs: read again');
   });
 
   test('a missing secret is undefined', async () => {
