@@ -201,7 +201,10 @@ describe('serverless: webhook to applied, through the handlers, EventBridge, SQS
     const message = (id: string) => ({ MessageId: id, ReceiptHandle: id, Body: JSON.stringify(requestEnvelope(ref, 'Test', 'race', 'test')) });
     process.env.TIDE_QUEUE_URL = rig.queues.reconcile;
     const from = logs.length;
-    const results = await Promise.all([handlers.reconcile(sqsEvent([message('one')]), lambdaContext()), handlers.reconcile(sqsEvent([message('two')]), lambdaContext())]);
+    // The second arrives while the first holds the lease (as two deliveries of a busy queue would).
+    const first = handlers.reconcile(sqsEvent([message('one')]), lambdaContext());
+    for (let i = 0; i < 500 && !(await storeOf().leases.holder(ref)); i++) await new Promise((r) => setTimeout(r, 5));
+    const results = await Promise.all([first, handlers.reconcile(sqsEvent([message('two')]), lambdaContext())]);
     assert.deepEqual(results.map((r) => r.batchItemFailures), [[], []]);
     const said = logs.slice(from).map((l) => JSON.parse(l) as { message: string; name?: string; runs?: number }).filter((l) => l.name === 'apps');
     assert.equal(said.filter((l) => l.message.startsWith('coalesced')).length, 1, said.map((l) => l.message).join('\n'));
