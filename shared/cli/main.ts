@@ -20,7 +20,7 @@ const USAGE = `tide: keeps Kubernetes clusters equal to Git (local mode: a state
   tide build kustomization NAME            print what the current revision renders to
   tide diff kustomization NAME             what applying it would change (server-side dry run)
   tide tree kustomization NAME             what it owns
-  tide events [--cluster NAME]
+  tide events [--cluster NAME] [--all]      outcomes; --all adds the requests between Tide's parts
   tide aws bootstrap --bucket B --cluster NAME --url URL (--eks-cluster NAME --role-arn ARN | --kubeconfig-secret ID)
                                            register a cluster with an install made by cdk deploy
   tide aws get sources|kustomizations|receivers|all --bucket B     status kept in the state bucket

@@ -181,4 +181,13 @@ describe('Git to cluster, in tide local', () => {
     const recovered = (await once()).find((r) => r.ref.kind === 'GitRepository')?.outcome;
     assert.equal(recovered?.ready, true, recovered?.message);
   });
+
+  it('tide events shows outcomes; --all adds the requests between Tide\'s parts', async () => {
+    const plain = await cliOutput('events', '--cluster', 'dev');
+    assert.equal(plain.code, 0);
+    assert.match(plain.out, /ReconciliationSucceeded\s+Kustomization\/flux-system\/apps/);
+    assert.doesNotMatch(plain.out, /Registered/);
+    const all = await cliOutput('events', '--cluster', 'dev', '--all');
+    assert.match(all.out, /Registered\s+Kustomization\/flux-system\/apps\s+registered by dev\/flux-system\/Kustomization\/flux-system/);
+  });
 });
