@@ -1,3 +1,4 @@
+import { StoreConflictError } from '../store/errors.ts';
 import type { StateStore } from '../store/state-store.ts';
 import type { ObjectRef } from '../store/refs.ts';
 import type { KubeObject, ObjectStatus } from '../store/types.ts';
@@ -17,8 +18,15 @@ export const RECONCILED_KINDS = [...SOURCE_KINDS, 'Receiver', 'Kustomization'] a
 export async function recordSchedule(store: StateStore, ref: ObjectRef, outcome: Outcome, now: Date): Promise<void> {
   if (outcome.resume) return;
   const next = outcome.requeueAfterMs !== undefined ? new Date(now.getTime() + outcome.requeueAfterMs).toISOString() : null;
-  if (!(await store.status.get(ref).catch(() => undefined))) return; // never reconciled (not registered): nothing to schedule
-  await store.status.update(ref, (cur) => ({ ...(cur as ObjectStatus), nextReconcileAt: next }), { replaceCorrupt: false });
+  const current = await store.status.get(ref).catch(() => undefined);
+  if (!current) return; // never reconciled (not registered): nothing to schedule
+  try {
+    await store.status.swap(ref, { ...current.value, nextReconcileAt: next }, current.etag);
+  } catch (err) {
+    if (!(err instanceof StoreConflictError)) throw err;
+    // Written meanwhile (a status change from another writer): read again and retry.
+    await store.status.update(ref, (cur) => ({ ...(cur as ObjectStatus), nextReconcileAt: next }));
+  }
 }
 
 export type DueReason = 'new' | 'generation' | 'interval';

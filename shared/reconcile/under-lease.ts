@@ -23,44 +23,57 @@ export interface LeaseRunOptions {
 
 /**
  * Reconciles an object under its lease, so only one reconcile of an object runs at a time, and
- * never loses a request. The request is first written down (`requests/…`), then the lease is
- * tried:
- * - not acquired: the holder checks for requests after each run and after releasing, so it will
- *   run once more for this one (coalesced: many requests during a run cost one more run);
- * - acquired: the request record is cleared, the reconcile runs, and it runs again while new
- *   requests arrived meanwhile. A request left when the time budget is spent is reported as
- *   `pendingRequest` so the caller re-requests it later.
+ * never loses a request:
+ * - the lease is free: take it, clear any request record (this run answers it), reconcile, and
+ *   run again while new requests arrived meanwhile; after releasing, look once more;
+ * - the lease is held: write the request down (`requests/…`) and try the lease again (its holder
+ *   may have released it in between). Still held: the holder looks for requests after each run
+ *   and after releasing, so it runs once more for this one (many requests during a run cost one
+ *   more run). Coalesced.
+ * A request left when the time budget is spent is reported as `pendingRequest`, for the caller to
+ * re-request later.
  */
 export async function reconcileUnderLease(ctx: ReconcileContext, ref: ObjectRef, reconcile: Reconciler, options: LeaseRunOptions): Promise<LeaseRunResult> {
   const ttlMs = options.ttlMs ?? 60_000;
   const requestKey = refKey('requests', ref);
-  await ctx.store.blobs.put(requestKey, encode({ at: new Date().toISOString(), by: options.holder }));
   const requested = async () => (await ctx.store.blobs.head(requestKey)) !== undefined;
   const timeLeft = () => options.deadline === undefined || Date.now() < options.deadline;
 
+  let got = await ctx.store.leases.acquire(ref, options.holder, ttlMs);
+  if (!got.acquired) {
+    await ctx.store.blobs.put(requestKey, encode({ at: new Date().toISOString(), by: options.holder }));
+    got = await ctx.store.leases.acquire(ref, options.holder, ttlMs);
+    if (!got.acquired) return { ran: false, holder: got.holder };
+  }
   let runs = 0;
   let outcome: Outcome | undefined;
+  let pendingRequest = false;
   for (;;) {
-    const got = await ctx.store.leases.acquire(ref, options.holder, ttlMs);
-    if (!got.acquired) {
-      if (runs > 0) break; // someone took over after our release; our requests are theirs now
-      return { ran: false, holder: got.holder };
-    }
     const keeper = keepAlive(ctx, got.lease, ttlMs);
+    let more = false;
     try {
       do {
         await ctx.store.blobs.delete(requestKey); // this run answers every request made so far
         outcome = await reconcile(ctx, ref);
         runs++;
         await recordSchedule(ctx.store, ref, outcome, ctx.now?.() ?? new Date());
-      } while (!outcome.resume && timeLeft() && (await requested()));
+        if (outcome.resume || !timeLeft()) break; // the caller goes on later; a request is left for then
+        more = await requested();
+      } while (more);
     } finally {
       await keeper.stop();
     }
-    // A request that arrived between the last check and the release found the lease taken.
-    if (outcome.resume || !timeLeft() || !(await requested())) break;
+    if (outcome.resume || !timeLeft()) {
+      pendingRequest = await requested();
+      break;
+    }
+    // A request that arrived between the last look and the release found the lease taken.
+    if (!(await requested())) break;
+    const again = await ctx.store.leases.acquire(ref, options.holder, ttlMs);
+    if (!again.acquired) break; // its requester (or another) holds it now, and runs for it
+    got = again;
   }
-  return { ran: true, outcome: outcome!, runs, pendingRequest: await requested() };
+  return { ran: true, outcome: outcome!, runs, pendingRequest };
 }
 
 /** Renews the lease every third of its lifetime; stop() releases it. */
