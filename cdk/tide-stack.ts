@@ -61,6 +61,13 @@ export interface TideStackProps extends StackProps {
    * @default 10
    */
   readonly receiverReservedConcurrency?: number;
+  /**
+   * At most this many reconciles run at once (the reconcile queue's event source maximum
+   * concurrency): a burst of requests (a push to a repo every cluster follows) then queues up
+   * instead of taking the account's Lambda concurrency and every apiserver's attention at once.
+   * @default 20
+   */
+  readonly reconcileConcurrency?: number;
 }
 
 /**
@@ -150,7 +157,7 @@ export class TideStack extends Stack {
       secretsPrefix,
       layers: [kubectl],
     });
-    this.reconcileQueue = new WorkQueue(this, 'ReconcileQueue', { consumer: this.reconcile, batchSize: 1 });
+    this.reconcileQueue = new WorkQueue(this, 'ReconcileQueue', { consumer: this.reconcile, batchSize: 1, maxConcurrency: props.reconcileConcurrency ?? 20 });
     if (clusterRoleArns.length > 0) {
       this.reconcile.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: clusterRoleArns }));
     }

@@ -120,6 +120,8 @@ describe('cdk: TideStack', () => {
 
   it('feeds source and reconcile from queues with dead-letter queues, and alarms on errors and dead letters', () => {
     t.resourcePropertiesCountIs('AWS::Lambda::EventSourceMapping', { BatchSize: 1, FunctionResponseTypes: ['ReportBatchItemFailures'] }, 2);
+    // A burst of reconcile requests queues up behind 20 at once, not the account's whole concurrency.
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionName: { Ref: logicalId(stack.reconcile.fn) }, ScalingConfig: { MaximumConcurrency: 20 } });
     t.resourcePropertiesCountIs('AWS::SQS::Queue', { VisibilityTimeout: 1800, RedrivePolicy: { maxReceiveCount: 3 } }, 2);
     t.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Threshold: 0 }, 4);
     t.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0 }, 3);
