@@ -18,7 +18,7 @@ export interface EventEnvelope {
 /** What one queue message asks for. */
 export type QueueMessage =
   | { readonly type: 'request'; readonly ref: ObjectRef; readonly reason: string }
-  | { readonly type: 'object-created'; readonly bucket: string; readonly key: string }
+  | { readonly type: 'object-changed'; readonly bucket: string; readonly key: string }
   | { readonly type: 'ignored'; readonly why: string };
 
 /**
@@ -44,7 +44,7 @@ export function parseQueueMessage(body: string): QueueMessage {
   if (e?.source === 'aws.s3' && (e['detail-type'] === 'Object Created' || e['detail-type'] === 'Object Deleted')) {
     const d = e.detail as { bucket?: { name?: string }; object?: { key?: string } } | undefined;
     if (!d?.bucket?.name || typeof d.object?.key !== 'string') throw new Error(`S3 ${e['detail-type']} event without detail.bucket.name and detail.object.key`);
-    return { type: 'object-created', bucket: d.bucket.name, key: d.object.key };
+    return { type: 'object-changed', bucket: d.bucket.name, key: d.object.key };
   }
   return { type: 'ignored', why: `${e?.source ?? '?'} ${e?.['detail-type'] ?? '?'} is not for this queue` };
 }

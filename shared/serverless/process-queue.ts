@@ -65,8 +65,8 @@ async function processMessage(record: QueueRecord, work: QueueWork): Promise<voi
     ctx.log.info(`message ${record.messageId} ignored: ${message.why}`);
     return;
   }
-  if (message.type === 'object-created') {
-    const { targets, reason, why } = await objectCreatedTargets(work, message.bucket, message.key);
+  if (message.type === 'object-changed') {
+    const { targets, reason, why } = await objectChangedTargets(work, message.bucket, message.key);
     if (targets.length) await ctx.bus.publish(targets.map((t) => reconcileRequest(t, reason, why, work.controller)));
     ctx.log.info(`s3://${message.bucket}/${message.key}: requested ${targets.length}`, { requested: targets.map(formatRef) });
     return;
@@ -87,7 +87,7 @@ async function processMessage(record: QueueRecord, work: QueueWork): Promise<voi
   }
 }
 
-async function objectCreatedTargets(work: QueueWork, bucket: string, key: string): Promise<{ targets: ObjectRef[]; reason: string; why: string }> {
+async function objectChangedTargets(work: QueueWork, bucket: string, key: string): Promise<{ targets: ObjectRef[]; reason: string; why: string }> {
   if (bucket === work.stateBucket) {
     const source = key.endsWith(POINTER_SUFFIX) ? refFromKey(key, POINTER_SUFFIX) : undefined;
     if (!source || key.split('/')[2] !== 'artifacts') return { targets: [], reason: '', why: '' };
