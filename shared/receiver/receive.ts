@@ -39,13 +39,17 @@ export async function receiveWebhook(ctx: ReconcileContext, path: string, req: W
   // The index outlives a Receiver removed from Git, or one whose token was rotated: the path must match its current one.
   if (!obj || status?.value.webhookPath !== path) return reply(404, 'no receiver at this path');
   const spec = (obj.value.spec ?? {}) as ReceiverSpec;
-  if (spec.suspend) return reply(503, `receiver ${formatRef(ref)} is suspended`);
 
   const secret = spec.secretRef?.name ? await ctx.secrets.get({ cluster: ref.cluster, namespace: ref.namespace, kind: 'Secret', name: spec.secretRef.name }).catch(() => undefined) : undefined;
   const verdict = verifyWebhook(spec, secret?.token ?? '', req, { maxBodyBytes });
   if (verdict.outcome === 'rejected') {
     log.warn(`webhook rejected: ${verdict.message}`, { status: verdict.status });
     return reply(verdict.status, verdict.message);
+  }
+  // Suspension is told only to a sender that proved it holds the token.
+  if (spec.suspend) {
+    log.info(`webhook not acted on: receiver is suspended`);
+    return reply(503, `receiver ${formatRef(ref)} is suspended: resume it to act on webhooks`);
   }
   if (verdict.outcome !== 'accepted') {
     log.info(`webhook ${verdict.outcome}: ${verdict.message}`);

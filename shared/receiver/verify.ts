@@ -24,7 +24,7 @@ export interface ReceiverSpec {
   events?: string[];
   secretRef?: { name: string };
   resources?: Array<{ apiVersion?: string; kind: string; name: string; namespace?: string; matchLabels?: Record<string, string> }>;
-  /** Read by the caller: a suspended Receiver answers before its webhook is checked. */
+  /** Read by the caller: a suspended Receiver answers 503, once the webhook's signature is good. */
   suspend?: boolean;
 }
 
@@ -47,7 +47,7 @@ const PING_EVENTS: Readonly<Record<string, string>> = { github: 'ping', bitbucke
  * The verdict on one webhook, checked in the order that spends least on a stranger: method (405),
  * size (413), type (400), token and signature (401), and only then the JSON body (400), the ping
  * (200), `spec.events` (200 ignored) and the push it describes (202). Messages name the header
- * expected, never the token or a signature sent. Suspension is the caller's to check first.
+ * expected, never the token or a signature sent. Suspension is the caller's to check after.
  */
 export function verifyWebhook(spec: ReceiverSpec, token: string, req: WebhookRequest, options: { maxBodyBytes?: number } = {}): WebhookVerdict {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_WEBHOOK_BYTES;

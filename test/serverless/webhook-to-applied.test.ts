@@ -188,6 +188,16 @@ describe('serverless: webhook to applied, through the handlers, EventBridge, SQS
       assert.equal(res.statusCode, 202);
       assert.match(String(res.body), /0 reconcile\(s\) requested/);
     }
+    // A suspended Receiver says so only to a sender holding the token.
+    const receiverRef = { cluster: 'dev', namespace: 'flux-system', kind: 'Receiver', name: 'github' };
+    const stored = (await storeOf().objects.get(receiverRef))!.value;
+    await storeOf().objects.put(receiverRef, { ...stored, spec: { ...(stored.spec as object), suspend: true } });
+    try {
+      assert.equal((await handlers.receiver(webhook(path, good, { 'x-github-event': 'push', 'x-hub-signature-256': sign(good, 'not-the-token') }))).statusCode, 401);
+      assert.equal((await handlers.receiver(webhook(path, good, { 'x-github-event': 'push', 'x-hub-signature-256': sign(good) }))).statusCode, 503);
+    } finally {
+      await storeOf().objects.put(receiverRef, stored);
+    }
     const ping = JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 });
     assert.equal((await handlers.receiver(webhook(path, ping, { 'x-github-event': 'ping', 'x-hub-signature-256': sign(ping) }))).statusCode, 200);
     assert.equal(await visible(), 0, 'no request reached any queue');
