@@ -176,7 +176,10 @@ export async function reconcileKustomization(ctx: ReconcileContext, ref: ObjectR
   // Success: an event only when something changed, or on recovery.
   const changed = changeSet.filter((e) => e.action !== 'unchanged' && e.action !== 'skipped');
   const recovered = previous !== undefined && !isReady(previous);
-  const message = `Applied revision: ${revision}`;
+  // Flux kinds Tide keeps in its store but does not act on yet: say so, rather than let them sit unnoticed.
+  const idle = controls.filter((c) => !(RECONCILED_KINDS as readonly string[]).includes(c.kind)).map((c) => `${c.kind}/${c.metadata?.namespace}/${c.metadata?.name}`);
+  const message = `Applied revision: ${revision}${idle.length ? `; registered but not reconciled by this version of Tide: ${idle.slice(0, 5).join(', ')}${idle.length > 5 ? ` and ${idle.length - 5} more` : ''}` : ''}`;
+  if (idle.length) log.warn(`${idle.length} registered object(s) of kinds Tide does not reconcile yet (it reconciles ${RECONCILED_KINDS.join(', ')})`, { objects: idle.slice(0, 20) });
   let sent: { lastEventDigest?: string } = {};
   if (changed.length > 0 || recovered || !previous || previous.lastAppliedRevision !== revision) {
     const lines = describeChanges(changed);

@@ -190,4 +190,16 @@ describe('Git to cluster, in tide local', () => {
     const all = await cliOutput('events', '--cluster', 'dev', '--all');
     assert.match(all.out, /Registered\s+Kustomization\/flux-system\/apps\s+registered by dev\/flux-system\/Kustomization\/flux-system/);
   });
+
+  it('a Flux kind Tide does not reconcile yet is registered and named in the Ready message, not silently ignored', async () => {
+    await git.commit('fleet', { 'clusters/dev/podinfo-helm.yaml': yamlOf({
+      apiVersion: 'helm.toolkit.fluxcd.io/v2', kind: 'HelmRelease', metadata: { name: 'podinfo', namespace: 'flux-system' },
+      spec: { interval: '10m', chart: { spec: { chart: 'podinfo', sourceRef: { kind: 'HelmRepository', name: 'podinfo' } } } },
+    }) });
+    const results = await once();
+    const fluxSystem = results.find((r) => r.ref.name === 'flux-system' && r.ref.kind === 'Kustomization');
+    assert.equal(fluxSystem?.outcome.ready, true);
+    assert.match(fluxSystem?.outcome.message ?? '', /registered but not reconciled by this version of Tide: HelmRelease\/flux-system\/podinfo/);
+    assert.ok(await install.ctx.store.objects.get({ cluster: 'dev', namespace: 'flux-system', kind: 'HelmRelease', name: 'podinfo' }), 'kept in the store for when it is');
+  });
 });
