@@ -1,22 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parsePush, PayloadError, refParts } from '../../shared/receiver/index.ts';
+import { githubRepository } from './payloads.ts';
 
 const json = (o: unknown) => Buffer.from(JSON.stringify(o));
 
 // Trimmed real payloads: GitHub's documented push, GitLab's documented push and tag push,
 // Bitbucket Server's repo:refs_changed, Bitbucket Cloud's repo:push.
-const githubRepository = {
-  id: 186853002,
-  name: 'Hello-World',
-  full_name: 'Codertocat/Hello-World',
-  html_url: 'https://github.com/Codertocat/Hello-World',
-  url: 'https://github.com/Codertocat/Hello-World',
-  git_url: 'git://github.com/Codertocat/Hello-World.git',
-  ssh_url: 'git@github.com:Codertocat/Hello-World.git',
-  clone_url: 'https://github.com/Codertocat/Hello-World.git',
-  svn_url: 'https://github.com/Codertocat/Hello-World',
-};
 const githubUrls = [
   'https://github.com/Codertocat/Hello-World.git',
   'git@github.com:Codertocat/Hello-World.git',

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { verifyWebhook, webhookPath, type ReceiverSpec, type WebhookRequest, type WebhookVerdict } from '../../shared/receiver/index.ts';
+import { githubRepository } from './payloads.ts';
 
 // A token no message could contain by accident: any verdict that does leaks it.
 const TOKEN = 'tok3n-Zq8vX-never-echo-me-91c4';
@@ -17,19 +18,7 @@ const githubPush = JSON.stringify({
   base_ref: null,
   compare: 'https://github.com/Codertocat/Hello-World/compare/6113728f27ae...0d1a26e67d8f',
   commits: [{ id: '0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c', message: 'Update README.md', timestamp: '2019-05-15T15:20:30-05:00', modified: ['README.md'] }],
-  repository: {
-    id: 186853002,
-    name: 'Hello-World',
-    full_name: 'Codertocat/Hello-World',
-    private: false,
-    html_url: 'https://github.com/Codertocat/Hello-World',
-    url: 'https://github.com/Codertocat/Hello-World',
-    git_url: 'git://github.com/Codertocat/Hello-World.git',
-    ssh_url: 'git@github.com:Codertocat/Hello-World.git',
-    clone_url: 'https://github.com/Codertocat/Hello-World.git',
-    svn_url: 'https://github.com/Codertocat/Hello-World',
-    default_branch: 'main',
-  },
+  repository: githubRepository,
   pusher: { name: 'Codertocat', email: '21031067+Codertocat@users.noreply.github.com' },
   sender: { login: 'Codertocat', id: 21031067, type: 'User' },
 });
