@@ -19,10 +19,11 @@ export function openAwsFleet(bucket: string | undefined): Fleet & { readonly sto
 
 /** `tide aws get sources|kustomizations|receivers|all --bucket B`: the same table as `tide get`. */
 export async function awsGet(args: string[]): Promise<number> {
-  const { values } = parse(args, { bucket: { type: 'string' } });
+  const options = { bucket: { type: 'string' as const } };
+  const { values } = parse(args, options);
   const fleet = openAwsFleet(values.bucket ?? process.env.TIDE_BUCKET);
   try {
-    return await get(fleet, args.filter((a, i) => a !== '--bucket' && args[i - 1] !== '--bucket'));
+    return await get(fleet, args, options);
   } finally {
     fleet.close();
   }

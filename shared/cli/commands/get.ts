@@ -11,8 +11,8 @@ const GROUPS: Record<string, string[]> = {
 };
 
 /** `tide get sources|kustomizations|receivers|all [--cluster C]`, in Flux's columns with the cluster first. */
-export async function get(install: Fleet, args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {});
+export async function get(install: Fleet, args: string[], extraOptions: Parameters<typeof parse>[1] = {}): Promise<number> {
+  const { values, positionals } = parse(args, extraOptions);
   const kinds = GROUPS[positionals[0] ?? ''];
   if (!kinds) throw new UsageError('usage: tide get sources|kustomizations|receivers|all [--cluster NAME]');
   const rows: string[][] = [];
