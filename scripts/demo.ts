@@ -1,9 +1,12 @@
 // npm run demo: Tide's whole loop on this machine, with nothing but the test rig's real servers.
 // Starts a kube-apiserver and a Git server, pushes examples/fleet, bootstraps cluster "dev" from
 // clusters/dev, scales a Deployment by hand and shows Tide putting it back.
+import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { main } from '../shared/cli/main.ts';
 import { runTool } from '../shared/tools/run-tool.ts';
 import { startGitServer } from '../test/rig/git-server.ts';
@@ -24,9 +27,14 @@ async function files(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
+/** tide-kustomize (tools/kustomize-server), so that builds do not start kubectl each time; cached after the first run. */
+async function buildKustomizeServer(): Promise<void> {
+  await promisify(execFile)('bash', [fileURLToPath(new URL('../tools/kustomize-server/build.sh', import.meta.url))], { timeout: 15 * 60_000 });
+}
+
 step('starting a real kube-apiserver (with its controller manager) and a Git server on loopback');
 console.log('   (the first run builds them from the Go module proxy: about ten minutes, once)');
-const [kube, git] = await Promise.all([startKube({ name: 'dev' }), startGitServer()]);
+const [kube, git] = await Promise.all([startKube({ name: 'dev' }), startGitServer(), buildKustomizeServer()]);
 const state = await mkdtemp(join(tmpdir(), 'tide-demo-'));
 const kubectl = (...args: string[]) => runTool('kubectl', ['--kubeconfig', kube.kubeconfigPath, ...args]).then((r) => r.stdout.trim());
 let code = 1;

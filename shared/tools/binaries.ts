@@ -1,8 +1,10 @@
-import { access, chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pipeline } from 'node:stream/promises';
 
 /**
@@ -43,6 +45,41 @@ async function executable(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+let kustomizeServer: Promise<string | undefined> | undefined;
+
+/**
+ * tide-kustomize, the resident kustomize build server (tools/kustomize-server), or undefined when
+ * it is not built here (then builds run `kubectl kustomize`):
+ * - `TIDE_KUSTOMIZE_SERVER` names it (an operator's choice; `off` turns it off);
+ * - on Lambda the layer mounts it at /opt/tide-kustomize/tide-kustomize;
+ * - from a checkout, tools/kustomize-server/build.sh caches it under the sources' digest, so a
+ *   binary built from other sources is never used.
+ */
+export function kustomizeServerPath(): Promise<string | undefined> {
+  kustomizeServer ??= locateKustomizeServer();
+  return kustomizeServer;
+}
+
+async function locateKustomizeServer(): Promise<string | undefined> {
+  const override = process.env.TIDE_KUSTOMIZE_SERVER;
+  if (override === 'off') return undefined;
+  if (override) return override;
+  if (await executable('/opt/tide-kustomize/tide-kustomize')) return '/opt/tide-kustomize/tide-kustomize';
+  let sources: string;
+  try {
+    sources = fileURLToPath(new URL('../../tools/kustomize-server/', import.meta.url));
+  } catch {
+    return undefined; // bundled without the checkout
+  }
+  const names = await readdir(sources).catch(() => [] as string[]);
+  if (!names.includes('go.mod')) return undefined;
+  // The same digest as build.sh: go.mod, go.sum, then the .go files (not tests) by name.
+  const hash = createHash('sha256');
+  for (const n of ['go.mod', 'go.sum', ...names.filter((f) => f.endsWith('.go') && !f.endsWith('_test.go')).sort()]) hash.update(await readFile(join(sources, n)));
+  const bin = join(cacheDir(), 'tide-kustomize', hash.digest('hex').slice(0, 16), 'tide-kustomize');
+  return (await executable(bin)) ? bin : undefined;
 }
 
 /** Where slow work is cached across runs: `$TIDE_CACHE`, else `$XDG_CACHE_HOME/tide`, else `~/.cache/tide` (as the rig's scripts). */

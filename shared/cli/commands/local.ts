@@ -1,5 +1,6 @@
 import type { LocalInstall } from '../../local/install.ts';
 import type { PassResult } from '../../local/runner.ts';
+import { kustomizeServerPath } from '../../tools/binaries.ts';
 import { parse } from '../args.ts';
 
 /** `tide local [--once]`: reconciles every registered cluster continuously, or one settled pass. */
@@ -10,6 +11,9 @@ export async function local(install: LocalInstall, args: string[]): Promise<numb
   if (Object.keys(await install.clusters.list()).length === 0) {
     console.log(`no cluster is registered in ${install.stateDir}: run tide bootstrap --cluster NAME --url URL --context CTX first`);
     if (values.once) return 0;
+  }
+  if (!(await kustomizeServerPath())) {
+    console.log('tide local: building with kubectl kustomize, about 95 ms of CPU a build; tools/kustomize-server/build.sh (needs Go) builds tide-kustomize, which Tide then uses');
   }
   if (values.once) return printResults(await install.runner.once(10, (r) => console.log(line(r))));
   const controller = new AbortController();
