@@ -59,6 +59,12 @@ export interface ApplyResult {
   readonly inventory: AppliedEntry[];
   /** True when any object failed: the caller must not prune. */
   readonly failed: boolean;
+  /**
+   * Each applied object as the cluster last answered it in this run (the apply's response, or
+   * the LIST that proved it unchanged), by inventory id: a health check can start from these
+   * instead of reading every object again. Dry runs leave it empty.
+   */
+  readonly observed: ReadonlyMap<string, Unstructured>;
 }
 
 interface Item {
@@ -68,6 +74,8 @@ interface Item {
   mapping?: ResourceMapping;
   entry?: ChangeSetEntry;
   applied?: AppliedEntry;
+  /** The object as the cluster last returned it. */
+  live?: Unstructured;
 }
 
 /**
@@ -122,7 +130,8 @@ export async function applyAll(cluster: Cluster, objects: readonly Unstructured[
 
   const changeSet = items.map((it) => it.entry!);
   const inventory = items.filter((it) => it.applied).map((it) => it.applied!);
-  return { changeSet, inventory, failed: changeSet.some((e) => e.action === 'failed') };
+  const observed = new Map(options.dryRun ? [] : items.filter((it) => it.applied && it.live).map((it) => [it.id, it.live!] as const));
+  return { changeSet, inventory, failed: changeSet.some((e) => e.action === 'failed'), observed };
 }
 
 interface Ctx {
@@ -282,6 +291,7 @@ async function applyOne(ctx: Ctx, it: Item, observed: Map<string, Unstructured>)
     if (set && digest(project(before, set)) === prev!.live) {
       it.entry = { ...base, action: 'unchanged' };
       it.applied = keep(prev);
+      it.live = before;
       return;
     }
   }
@@ -327,6 +337,7 @@ async function applyOne(ctx: Ctx, it: Item, observed: Map<string, Unstructured>)
 
   const set = ownedFields(after, ctx.manager) ?? {};
   const liveDigest = digest(project(after, set));
+  it.live = after;
   it.applied = { id: it.id, v: versionOf(it.obj.apiVersion), desired: it.desired, live: liveDigest };
   if (res.status === 201 || recreated) {
     it.entry = { ...base, action: 'created', ...(recreated ? { reason: recreated } : {}), ...(drifted && !recreated ? { drifted: true, reason: 'deleted from the cluster by hand' } : {}) };

@@ -2,7 +2,7 @@ import type { Cluster } from '../kube/cluster.ts';
 import { resourcePath } from '../kube/discovery.ts';
 import { mapLimit } from '../util/map-limit.ts';
 import { health, type HealthStatus } from './health.ts';
-import { parseInventoryId, type Unstructured } from './object.ts';
+import { parseInventoryId, subjectOf, type Unstructured } from './object.ts';
 
 export interface ObjectHealth {
   subject: string;
@@ -26,6 +26,8 @@ export interface WaitOptions {
   /** The longest pause between polls; they start at a tenth of it and back off. Default 1 s. */
   readonly pollMs?: number;
   readonly concurrency?: number;
+  /** Objects already read in this reconcile (the apply's responses), by inventory id: their first check reads nothing. */
+  readonly observed?: ReadonlyMap<string, Unstructured>;
 }
 
 /**
@@ -38,8 +40,14 @@ export async function waitForHealth(cluster: Cluster, entries: ReadonlyArray<{ i
   const done = new Map<string, ObjectHealth>();
   const maxPause = options.pollMs ?? 1000;
   let pause = Math.max(50, maxPause / 10); // most rollouts finish within a few hundred ms of apply
+  let first = options.observed;
   for (;;) {
-    const checked = await mapLimit(pending, options.concurrency ?? 16, async (e) => ({ e, h: await checkOne(cluster, e) }));
+    const seen = first;
+    const checked = await mapLimit(pending, options.concurrency ?? 16, async (e) => {
+      const obj = seen?.get(e.id);
+      return { e, h: obj ? healthOf(e, obj) : await checkOne(cluster, e) };
+    });
+    first = undefined;
     pending = [];
     for (const { e, h } of checked) {
       done.set(e.id, h);
@@ -55,14 +63,18 @@ export async function waitForHealth(cluster: Cluster, entries: ReadonlyArray<{ i
   }
 }
 
+function healthOf(e: { id: string; v: string }, obj: Unstructured): ObjectHealth {
+  const ref = parseInventoryId(e.id, e.v);
+  return { subject: subjectOf({ kind: ref.kind, metadata: { namespace: ref.namespace, name: ref.name } }), ...health({ ...obj, apiVersion: ref.apiVersion, kind: ref.kind }) };
+}
+
 async function checkOne(cluster: Cluster, e: { id: string; v: string }): Promise<ObjectHealth> {
   const ref = parseInventoryId(e.id, e.v);
-  const subject = ref.namespace ? `${ref.kind}/${ref.namespace}/${ref.name}` : `${ref.kind}/${ref.name}`;
+  const subject = subjectOf({ kind: ref.kind, metadata: { namespace: ref.namespace, name: ref.name } });
   const mapping = await cluster.discovery.find(ref.apiVersion, ref.kind);
   if (!mapping) return { subject, status: 'NotFound', message: `${ref.apiVersion} ${ref.kind} is not served` };
   const res = await cluster.client.request<Unstructured>('GET', resourcePath(mapping, ref.namespace, ref.name));
   if (res.status === 404) return { subject, status: 'NotFound', message: 'not found' };
   if (res.status !== 200) return { subject, status: 'InProgress', message: `GET answered ${res.status}` };
-  const h = health({ ...res.body, apiVersion: ref.apiVersion, kind: ref.kind });
-  return { subject, ...h };
+  return healthOf(e, res.body);
 }

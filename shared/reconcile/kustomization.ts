@@ -159,7 +159,7 @@ export async function reconcileKustomization(ctx: ReconcileContext, ref: ObjectR
     const started = (previous?.healthWait as { revision?: string; since?: number } | undefined)?.revision === revision
       ? (previous!.healthWait as { since: number }).since : now().getTime();
     const timeoutAt = started + timeout;
-    const report = await waitForHealth(cluster, targets, { deadline: Math.min(timeoutAt, ctx.deadline ?? timeoutAt), pollMs: 2000 });
+    const report = await waitForHealth(cluster, targets, { deadline: Math.min(timeoutAt, ctx.deadline ?? timeoutAt), pollMs: 2000, observed: applied.observed });
     if (!report.healthy) {
       const waiting = report.objects.filter((o) => o.status !== 'Current').map((o) => `${o.subject}: ${o.status}: ${o.message}`).join('\n');
       if (!report.failed && now().getTime() < timeoutAt) {

@@ -63,6 +63,22 @@ describe('health: waiting on a real rollout', () => {
     assert.match(later.objects[0]?.message ?? '', /Deployment is available. Replicas: 2/);
   });
 
+  it("starts from the apply's own answers: Current objects are not read again, the rest are polled", async () => {
+    const ns = await f.namespace();
+    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: ns }, data: { a: '1' } } as Unstructured;
+    const result = await applyAll(f.cluster, [cm, deployment(ns)], { ownerLabels: owner('apps') });
+    assert.equal(result.observed.size, 2, 'the apply kept what the cluster answered for each object');
+    const cmId = result.inventory.find((e) => e.id.endsWith('_ConfigMap'))!.id;
+    assert.equal(result.observed.get(cmId)?.metadata.resourceVersion !== undefined, true);
+    // Delete the ConfigMap behind Tide's back: had the wait read it, it would say NotFound.
+    assert.equal((await f.kube.api('DELETE', `/api/v1/namespaces/${ns}/configmaps/settings`)).status, 200);
+    const report = await waitForHealth(f.cluster, result.inventory, { deadline: Date.now() + 1000, pollMs: 200, observed: result.observed });
+    const byKind = new Map(report.objects.map((o) => [o.subject.split('/')[0], o]));
+    assert.equal(byKind.get('ConfigMap')?.status, 'Current', 'judged from the apply response, no GET');
+    assert.equal(byKind.get('Deployment')?.status, 'InProgress', 'a Deployment the controller has not rolled out is polled');
+    assert.deepEqual(report.pending.map((p) => p.id), result.inventory.filter((e) => e.id.endsWith('_Deployment')).map((e) => e.id));
+  });
+
   it('reports an object that is gone as failed at once', async () => {
     const report = await waitForHealth(f.cluster, [{ id: 'nowhere_missing_apps_Deployment', v: 'v1' }], { deadline: Date.now() + 10_000 });
     assert.equal(report.failed, true);
