@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Blob, BlobStore, BlobVersion, PutOptions } from './blob.ts';
@@ -37,20 +38,25 @@ export class DirectoryBlobStore implements BlobStore {
     await mkdir(dirname(file), { recursive: true });
     const tmp = `${file}${TMP_MARK}${randomBytes(6).toString('hex')}`;
     await writeWhole(tmp, body);
+    const conditional = options.ifMatch !== undefined || options.ifNoneMatch !== undefined;
     try {
-      await withLock(file, async () => {
-        if (options.ifMatch !== undefined || options.ifNoneMatch !== undefined) {
+      // An unconditional write is one rename and needs no lock: it is atomic against a reader,
+      // another rename and a delete (S3's last-writer-wins).
+      if (!conditional) await rename(tmp, file);
+      else {
+        await withLock(file, async () => {
           const current = await readIfPresent(file);
           if (options.ifNoneMatch === '*' && current) throw new StoreConflictError(key, 'it already exists');
           if (options.ifMatch !== undefined) {
             if (!current) throw new StoreConflictError(key, 'it no longer exists');
             if (etagOf(current) !== options.ifMatch) throw new StoreConflictError(key);
           }
-        }
-        await rename(tmp, file);
-      });
-    } finally {
+          await rename(tmp, file);
+        });
+      }
+    } catch (err) {
       await rm(tmp, { force: true });
+      throw err;
     }
     return { etag: etagOf(body) };
   }
@@ -66,20 +72,18 @@ export class DirectoryBlobStore implements BlobStore {
     // Walk only the deepest directory the prefix names.
     const dirPart = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/') + 1) : '';
     const base = this.path(dirPart || '.');
-    let entries: string[];
+    let entries: Dirent[];
     try {
-      entries = await readdir(base, { recursive: true });
+      entries = await readdir(base, { recursive: true, withFileTypes: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
       throw err;
     }
     const keys: string[] = [];
     for (const entry of entries) {
-      if (entry.endsWith(LOCK_SUFFIX) || entry.includes(TMP_MARK)) continue;
-      const key = (dirPart + entry).split(sep).join('/');
-      if (!key.startsWith(prefix)) continue;
-      const s = await stat(join(base, entry)).catch(() => undefined);
-      if (s?.isFile()) keys.push(key);
+      if (!entry.isFile() || entry.name.endsWith(LOCK_SUFFIX) || entry.name.includes(TMP_MARK)) continue;
+      const key = relative(this.location, join(entry.parentPath ?? entry.path, entry.name)).split(sep).join('/');
+      if (key.startsWith(prefix)) keys.push(key);
     }
     return keys.sort();
   }
