@@ -27,8 +27,11 @@ export class LocalRunner {
   constructor(
     private readonly ctx: ReconcileContext,
     private readonly clusters: () => Promise<string[]>,
-    /** Kustomizations of one dependency level reconciled at once; default 8 (health waits overlap, builds share 2 cores). */
-    private readonly concurrency = Number(process.env.TIDE_LOCAL_CONCURRENCY ?? 8),
+    /**
+     * Kustomizations of one dependency level reconciled at once; default 32. A reconcile mostly
+     * waits (apply round trips, health checks); builds queue for the tide-kustomize processes.
+     */
+    private readonly concurrency = Number(process.env.TIDE_LOCAL_CONCURRENCY ?? 32),
     /** Subscribes to "Source Updated" events; returns how to unsubscribe. */
     private readonly onSourceUpdated?: (handler: (source: ObjectRef) => void) => () => void,
   ) {}
