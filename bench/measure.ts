@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 /** Shared helpers for benchmarks: time a function, report against a named baseline, peak memory. */
 
 export interface Timing {
@@ -38,4 +39,28 @@ export function report(name: string, subjectName: string, baselineName: string, 
       ` | ${baselineName} ${r.baseline.totalMs.toFixed(1)} ms (${r.baseline.perOpMs.toFixed(2)} ms/op)` +
       ` | ${r.subject.ops} ops, peak RSS ${peakMb.toFixed(0)} MB${extra ? ` | ${extra}` : ''}`,
   );
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); its children once reaped included. */
+export function processCpuSeconds(pid: number, withChildren = false): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]) + (withChildren ? Number(fields[13]) + Number(fields[14]) : 0);
+  return ticks / 100; // USER_HZ
+}
+
+/** CPU seconds used so far by the running child processes of this process with this command name. */
+export function childCpuSeconds(comm: string): number {
+  let total = 0;
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    } catch {
+      continue; // exited
+    }
+    const m = /^\d+ \((.*)\) \S (\d+)/.exec(stat);
+    if (m && m[1] === comm && Number(m[2]) === process.pid) total += processCpuSeconds(Number(p));
+  }
+  return total;
 }

@@ -34,6 +34,8 @@ export interface KubeOptions {
   readonly controllerManager?: boolean;
   /** Extra kube-apiserver flags, appended (e.g. `--authentication-token-webhook-config-file=...`). */
   readonly apiserverArgs?: readonly string[];
+  /** Extra kube-controller-manager flags, appended (e.g. `--kube-api-qps=200`). */
+  readonly controllerManagerArgs?: readonly string[];
 }
 
 let counter = 0;
@@ -137,6 +139,7 @@ export async function startKube(options: KubeOptions = {}): Promise<Kube> {
             '--controllers=*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service-lb-controller,-route,-persistentvolume-binder,-attachdetach,-persistentvolume-expander,-ttl,-bootstrapsigner,-tokencleaner',
             '--concurrent-gc-syncs=5',
             '--v=0',
+            ...(options.controllerManagerArgs ?? []),
           ],
           logFile: join(dir, 'kube-controller-manager.log'),
           ready: async () => (await httpsGet(`https://127.0.0.1:${kcmPort}/healthz`)) === 200,
