@@ -3,6 +3,7 @@ import { CfnOutput, Duration, Stack, Token, type StackProps } from 'aws-cdk-lib'
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { TideEventBus, type TideEventBusProps } from './constructs/event-bus.ts';
+import { KustomizeLayer } from './constructs/kustomize-layer.ts';
 import { Receiver } from './constructs/receiver.ts';
 import { checkBucketNames, Routes } from './constructs/routes.ts';
 import { Scheduler } from './constructs/scheduler.ts';
@@ -146,6 +147,8 @@ export class TideStack extends Stack {
       this.source.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: arns.map((arn) => `${arn}/*`) }));
     }
 
+    // tide-kustomize at /opt/tide-kustomize: builds without starting kubectl each time.
+    const kustomize = new KustomizeLayer(this, 'KustomizeLayer');
     this.reconcile = new TideFunction(this, 'Reconcile', {
       ...fns.reconcile,
       name: 'reconcile',
@@ -155,7 +158,7 @@ export class TideStack extends Stack {
       bucket,
       bus,
       secretsPrefix,
-      layers: [kubectl],
+      layers: [kubectl, kustomize],
     });
     this.reconcileQueue = new WorkQueue(this, 'ReconcileQueue', { consumer: this.reconcile, batchSize: 1, maxConcurrency: props.reconcileConcurrency ?? 20 });
     if (clusterRoleArns.length > 0) {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { before, describe, it } from 'node:test';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { readFile } from 'node:fs/promises';
+import { App, AssetStaging, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -107,15 +108,23 @@ describe('cdk: TideStack', () => {
     assert.deepEqual(env(stack.reconcile.fn), { ...common, TIDE_SECRETS_PREFIX: 'tide/', TIDE_QUEUE_URL: { Ref: logicalId(stack.reconcileQueue.queue) } });
   });
 
-  it('attaches the kubectl/helm layer to source and reconcile only', () => {
-    t.resourceCountIs('AWS::Lambda::LayerVersion', 1);
-    const layer = Object.keys(t.findResources('AWS::Lambda::LayerVersion'))[0]!;
+  it('attaches the kubectl/helm layer to source and reconcile, and tide-kustomize to reconcile', () => {
+    t.resourceCountIs('AWS::Lambda::LayerVersion', 2);
+    const kustomize = logicalId(stack.node.findChild('KustomizeLayer'));
+    const layer = Object.keys(t.findResources('AWS::Lambda::LayerVersion')).find((id) => id !== kustomize)!;
     const fns = t.findResources('AWS::Lambda::Function');
     const layersOf = (fn: lambda.IFunction) => fns[logicalId(fn)]!.Properties.Layers;
     assert.deepEqual(layersOf(stack.source.fn), [{ Ref: layer }]);
-    assert.deepEqual(layersOf(stack.reconcile.fn), [{ Ref: layer }]);
+    assert.deepEqual(layersOf(stack.reconcile.fn), [{ Ref: layer }, { Ref: kustomize }]);
     assert.equal(layersOf(stack.receiver.function.fn), undefined);
     assert.equal(layersOf(stack.scheduler.function.fn), undefined);
+  });
+
+  it('builds tide-kustomize for arm64 Linux into the layer, where the reconcile function looks for it', async () => {
+    const staging = stack.node.findChild('KustomizeLayer').node.findAll().find((c): c is AssetStaging => c instanceof AssetStaging)!;
+    const bin = await readFile(join(staging.absoluteStagedPath, 'tide-kustomize', 'tide-kustomize'));
+    assert.deepEqual([...bin.subarray(0, 4)], [0x7f, 0x45, 0x4c, 0x46], 'an ELF executable');
+    assert.equal(bin.readUInt16LE(18), 183, 'e_machine EM_AARCH64');
   });
 
   it('feeds source and reconcile from queues with dead-letter queues, and alarms on errors and dead letters', () => {
