@@ -6,6 +6,7 @@ import type { Unstructured } from '../apply/object.ts';
 import { kustomizeServerPath } from '../tools/binaries.ts';
 import { runTool, ToolError } from '../tools/run-tool.ts';
 import { confine } from './confine.ts';
+import { BuildError } from './errors.ts';
 import { KustomizeServer, type KustomizeOutput } from './kustomize-server.ts';
 import { findKustomizationFile, generatedResources } from './generate.ts';
 import { SUBSTITUTE_ANNOTATION, substitute } from './substitute.ts';
@@ -29,10 +30,7 @@ export interface BuildOptions {
   strictSubstitution?: boolean;
 }
 
-/** The source did not build: the message says where and why. Nothing was applied. */
-export class BuildError extends Error {
-  override readonly name = 'BuildError';
-}
+export { BuildError };
 
 /**
  * Builds a Flux Kustomization from an unpacked source tree with the real `kubectl kustomize`

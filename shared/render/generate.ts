@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { isMap, parseAllDocuments } from 'yaml';
+import { BuildError } from './errors.ts';
 import { KUSTOMIZATION_FILES } from './confine.ts';
 
 /** The kustomization file of a directory, if it has one. */
@@ -25,7 +26,7 @@ export async function generatedResources(dir: string): Promise<string[]> {
         if (e.name.startsWith('.')) continue;
         if (await findKustomizationFile(p)) out.push(relative(dir, p));
         else await visit(p);
-      } else if (/\.ya?ml$/.test(e.name) && (await holdsObjects(p))) {
+      } else if (/\.ya?ml$/.test(e.name) && (await holdsObjects(p, dir))) {
         out.push(relative(dir, p));
       }
     }
@@ -34,12 +35,18 @@ export async function generatedResources(dir: string): Promise<string[]> {
   return out;
 }
 
-async function holdsObjects(file: string): Promise<boolean> {
-  try {
-    const docs = parseAllDocuments(await readFile(file, 'utf8'));
-    const objs = (Array.isArray(docs) ? docs : [docs]).map((d) => d.toJS() as { apiVersion?: unknown; kind?: unknown } | null).filter((o) => o);
-    return objs.length > 0 && objs.every((o) => typeof o!.apiVersion === 'string' && typeof o!.kind === 'string');
-  } catch {
-    return false;
+/**
+ * Whether every document of the file is a Kubernetes object (top-level apiVersion and kind). A
+ * file that is not valid YAML fails the build, as in Flux: skipping it would prune what it holds.
+ */
+async function holdsObjects(file: string, dir: string): Promise<boolean> {
+  const docs = parseAllDocuments(await readFile(file, 'utf8'));
+  let objects = 0;
+  for (const doc of Array.isArray(docs) ? docs : [docs]) {
+    if (doc.errors.length) throw new BuildError(`${relative(dir, file)} is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+    if (doc.contents === null) continue; // an empty document
+    if (!isMap(doc.contents) || typeof doc.get('apiVersion') !== 'string' || typeof doc.get('kind') !== 'string') return false;
+    objects++;
   }
+  return objects > 0;
 }

@@ -143,6 +143,9 @@ describe('render: bad input fails the build and says why', () => {
   it('a broken kustomization.yaml', () =>
     fails({ 'app/kustomization.yaml': 'resources: [a.yaml\n' }, { path: 'app' }, /kustomization\.yaml is not valid YAML|not valid YAML/));
 
+  it('a manifest that is not valid YAML, in a directory without kustomization.yaml: the build fails, never skips it (it would be pruned)', () =>
+    fails({ 'app/cm.yaml': cm('a'), 'app/nested/broken.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b\n' }, { path: 'app' }, /nested\/broken\.yaml is not valid YAML/));
+
   it('a resource file that does not exist, in kustomize’s own words', () =>
     fails({ 'app/kustomization.yaml': 'resources: [missing.yaml]\n' }, { path: 'app' }, /kustomize build failed: .*missing\.yaml/));
 });
