@@ -7,6 +7,7 @@ import { Logger } from '../log.ts';
 import type { ReconcileContext } from '../reconcile/context.ts';
 import { ClusterSecrets, DirectorySecrets, SecretChain } from '../secrets/secrets.ts';
 import { DirectoryBlobStore } from '../store/dir-blob-store.ts';
+import { DirectoryRecordCache } from '../store/dir-record-cache.ts';
 import { StateStore } from '../store/state-store.ts';
 import { ClusterRegistry } from './clusters.ts';
 import { LocalRunner } from './runner.ts';
@@ -36,7 +37,8 @@ export function openLocal(stateDir = defaultStateDir()): LocalInstall {
   // Local mode keeps what EventBridge would carry, for `tide events`.
   bus.subscribe({}, (e: DeliveredEvent) => appendFileSync(eventsFile, JSON.stringify({ detailType: e.detailType, ...e.detail }) + '\n'));
   const clusters = new ClusterRegistry(stateDir);
-  const store = new StateStore(new DirectoryBlobStore(join(stateDir, 'store')));
+  const blobs = new DirectoryBlobStore(join(stateDir, 'store'));
+  const store = new StateStore(blobs);
   const cluster = (name: string) => clusters.connect(name);
   const ctx: ReconcileContext = {
     store,
@@ -50,6 +52,8 @@ export function openLocal(stateDir = defaultStateDir()): LocalInstall {
       const o = e.detail.involvedObject;
       handler({ cluster: e.detail.cluster, namespace: o.namespace, kind: o.kind, name: o.name });
     }),
+    // Every tick lists every object: read only the record files that changed since the last tick.
+    new DirectoryRecordCache(blobs.root, store.objects),
   );
   // A request on the bus (an object a Kustomization just registered) makes it due at once.
   bus.subscribe({ detailType: [DetailType.ReconcileRequested] }, (e) => {

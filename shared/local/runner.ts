@@ -4,12 +4,19 @@ import type { KustomizationSpec } from '../reconcile/kustomization.ts';
 import { reconcilerFor } from '../reconcile/all-reconcilers.ts';
 import { SOURCE_KINDS } from '../reconcile/schedule.ts';
 import { reconcileUnderLease } from '../reconcile/under-lease.ts';
+import type { JsonRecords } from '../store/json-records.ts';
 import { formatRef, type ObjectRef } from '../store/refs.ts';
 import type { KubeObject } from '../store/types.ts';
 import { mapLimit } from '../util/map-limit.ts';
 
 /** Kinds reconciled before the Kustomizations of a cluster. */
 const FIRST_KINDS = [...SOURCE_KINDS, 'Receiver'];
+
+/**
+ * Where the runner lists the registered objects each tick: the store's own records, or a cache of
+ * them that reads only what changed (local mode's DirectoryRecordCache).
+ */
+export type ObjectLister = Pick<JsonRecords<KubeObject>, 'list'>;
 
 export interface PassResult {
   ref: ObjectRef;
@@ -34,6 +41,8 @@ export class LocalRunner {
     private readonly concurrency = Number(process.env.TIDE_LOCAL_CONCURRENCY ?? 32),
     /** Subscribes to "Source Updated" events; returns how to unsubscribe. */
     private readonly onSourceUpdated?: (handler: (source: ObjectRef) => void) => () => void,
+    /** How the registered objects are listed every tick; default the store, read in full each time. */
+    private readonly objects: ObjectLister = ctx.store.objects,
   ) {}
 
   /** One pass over everything (or only what is due, with `onlyDue`). */
@@ -61,9 +70,9 @@ export class LocalRunner {
     };
     for (const cluster of await this.clusters()) {
       for (const kind of FIRST_KINDS) {
-        for (const item of (await this.ctx.store.objects.list(cluster, { kind })).items) await run(item.ref, generationOf(item.value));
+        for (const item of (await this.objects.list(cluster, { kind })).items) await run(item.ref, generationOf(item.value));
       }
-      const ks = (await this.ctx.store.objects.list(cluster, { kind: 'Kustomization' })).items;
+      const ks = (await this.objects.list(cluster, { kind: 'Kustomization' })).items;
       const generations = new Map(ks.map((k) => [formatRef(k.ref), generationOf(k.value)]));
       // Level by level: each level's Kustomizations depend only on earlier levels, so they run at once.
       for (const level of dependencyLevels(ks.map((k) => ({ ref: k.ref, spec: k.value.spec as KustomizationSpec })))) {
@@ -130,7 +139,7 @@ export class LocalRunner {
   private async fingerprint(): Promise<string> {
     const parts: string[] = [];
     for (const cluster of await this.clusters()) {
-      for (const item of (await this.ctx.store.objects.list(cluster)).items) parts.push(`${formatRef(item.ref)}=${item.value.metadata.generation}`);
+      for (const item of (await this.objects.list(cluster)).items) parts.push(`${formatRef(item.ref)}=${item.value.metadata.generation}`);
     }
     return parts.sort().join('\n');
   }

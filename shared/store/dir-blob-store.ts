@@ -81,7 +81,7 @@ export class DirectoryBlobStore implements BlobStore {
     }
     const keys: string[] = [];
     for (const entry of entries) {
-      if (!entry.isFile() || entry.name.endsWith(LOCK_SUFFIX) || entry.name.includes(TMP_MARK)) continue;
+      if (!entry.isFile() || !isBlobFileName(entry.name)) continue;
       const key = relative(this.location, join(entry.parentPath ?? entry.path, entry.name)).split(sep).join('/');
       if (key.startsWith(prefix)) keys.push(key);
     }
@@ -96,6 +96,11 @@ export class DirectoryBlobStore implements BlobStore {
     }
     return file;
   }
+}
+
+/** Whether a file in the store directory holds a blob, rather than being a writer's lock or temporary file. */
+export function isBlobFileName(name: string): boolean {
+  return !name.endsWith(LOCK_SUFFIX) && !name.includes(TMP_MARK);
 }
 
 export function etagOf(body: Uint8Array): string {
