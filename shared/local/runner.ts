@@ -7,7 +7,7 @@ import { reconcileUnderLease } from '../reconcile/under-lease.ts';
 import type { JsonRecords } from '../store/json-records.ts';
 import { formatRef, type ObjectRef } from '../store/refs.ts';
 import type { KubeObject } from '../store/types.ts';
-import { mapLimit } from '../util/map-limit.ts';
+import { inDependencyOrder } from './dependency-order.ts';
 
 /** Kinds reconciled before the Kustomizations of a cluster. */
 const FIRST_KINDS = [...SOURCE_KINDS, 'Receiver'];
@@ -74,10 +74,9 @@ export class LocalRunner {
       }
       const ks = (await this.objects.list(cluster, { kind: 'Kustomization' })).items;
       const generations = new Map(ks.map((k) => [formatRef(k.ref), generationOf(k.value)]));
-      // Level by level: each level's Kustomizations depend only on earlier levels, so they run at once.
-      for (const level of dependencyLevels(ks.map((k) => ({ ref: k.ref, spec: k.value.spec as KustomizationSpec })))) {
-        await mapLimit(level, this.concurrency, (ref) => run(ref, generations.get(formatRef(ref)) ?? 1));
-      }
+      await inDependencyOrder(ks.map((k) => ({ ref: k.ref, spec: k.value.spec as KustomizationSpec })), this.concurrency, (ref) =>
+        run(ref, generations.get(formatRef(ref)) ?? 1),
+      );
     }
     return results;
   }
@@ -147,33 +146,4 @@ export class LocalRunner {
 
 function generationOf(o: KubeObject): number {
   return (o.metadata.generation as number | undefined) ?? 1;
-}
-
-/**
- * Kustomizations grouped by dependency depth: level 0 depends on nothing in the set, level n only
- * on levels before it. A cycle (or a missing dependency) is put at the end; its reconcile reports
- * DependencyNotReady.
- */
-export function dependencyLevels(items: Array<{ ref: ObjectRef; spec: KustomizationSpec }>): ObjectRef[][] {
-  const byKey = new Map(items.map((i) => [`${i.ref.namespace}/${i.ref.name}`, i]));
-  const depth = new Map<string, number>();
-  const visiting = new Set<string>();
-  const depthOf = (key: string): number => {
-    const known = depth.get(key);
-    if (known !== undefined) return known;
-    const item = byKey.get(key);
-    if (!item || visiting.has(key)) return items.length; // missing or a cycle: last
-    visiting.add(key);
-    const deps = (item.spec?.dependsOn ?? []).map((d) => `${d.namespace ?? item.ref.namespace}/${d.name}`);
-    const d = deps.length === 0 ? 0 : Math.min(items.length, 1 + Math.max(...deps.map(depthOf)));
-    visiting.delete(key);
-    depth.set(key, d);
-    return d;
-  };
-  const levels = new Map<number, ObjectRef[]>();
-  for (const key of [...byKey.keys()].sort()) {
-    const d = depthOf(key);
-    levels.set(d, [...(levels.get(d) ?? []), byKey.get(key)!.ref]);
-  }
-  return [...levels.entries()].sort((a, b) => a[0] - b[0]).map(([, refs]) => refs);
 }
