@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { fetchArtifact, resolveRevision, type GitSourceSpec } from '../../shared/sources/git/index.ts';
+import ssh2 from 'ssh2';
+import { fetchArtifact, fetchArtifactIfChanged, GitSourceError, resolveRevision, type GitSourceSpec } from '../../shared/sources/git/index.ts';
 import { openRemote } from '../../shared/sources/git/remote.ts';
 import { git as gitCli, startGitServer, type GitServer } from '../rig/git-server.ts';
 import { startSshGit, type SshGit } from '../rig/ssh-git.ts';
@@ -180,6 +182,217 @@ describe('GitRepository over SSH', () => {
     assert.equal(openRemote({ id: 'ns/r', url: 'https://example.com/r.git' }).transport, 'http');
   });
 });
+
+describe('GitRepository over SSH: connections', () => {
+  const COST = 'ssh-cost';
+  let relay: Relay;
+  let costTip: string;
+  const KIB = 1024;
+
+  before(async () => {
+    relay = await startRelay(sshd.port);
+    await server.createRepo(COST);
+    // Incompressible: ~600 KiB of history the tip no longer has, and ~150 KiB the tip has.
+    await server.commit(COST, { 'old.txt': randomBytes(600 * KIB).toString('base64') });
+    costTip = await server.commit(COST, { 'old.txt': null, 'tip.txt': randomBytes(150 * KIB).toString('base64') });
+  });
+  after(async () => relay?.close());
+
+  /** The spec, reaching sshd through the counting relay. */
+  const relayed = (extra: Partial<GitSourceSpec> = {}): GitSourceSpec => ({
+    ...sshSpec(extra, COST),
+    url: sshd.url(COST).replace(`:${sshd.port}/`, `:${relay.port}/`),
+    credentials: { identity: sshd.deployKey, knownHosts: sshd.knownHosts.replace(`]:${sshd.port} `, `]:${relay.port} `) },
+  });
+
+  /** What `fn` cost: connections and commands as sshd logged them, connections and bytes from the server at the relay. */
+  async function cost<T>(fn: () => Promise<T>): Promise<{ result: T; connections: number; commands: number; relayed: number; bytes: number; open: number }> {
+    const before = await sshd.activity();
+    const [c0, b0] = [relay.connections, relay.bytesFromServer];
+    const result = await fn();
+    const after = await sshd.activity();
+    return {
+      result,
+      connections: after.connections - before.connections,
+      commands: after.commands - before.commands,
+      relayed: relay.connections - c0,
+      bytes: relay.bytesFromServer - b0,
+      open: after.open,
+    };
+  }
+
+  it('a new revision is listed and fetched over one SSH connection and one git-upload-pack, still shallow', async () => {
+    const seen: string[][] = [];
+    const fresh = await cost(() => fetchArtifactIfChanged(relayed(), (revision, commit) => (seen.push([revision, commit]), false)));
+    assert.deepEqual(seen, [[`main@sha1:${costTip}`, costTip]]);
+    assert.ok(!('unchanged' in fresh.result));
+    assert.deepEqual([fresh.result.revision, fresh.result.commit], [`main@sha1:${costTip}`, costTip]);
+    assert.deepEqual([...(await readTarball(fresh.result.tarball)).keys()], ['tip.txt']);
+    assert.deepEqual({ connections: fresh.connections, commands: fresh.commands, relayed: fresh.relayed, open: fresh.open }, { connections: 1, commands: 1, relayed: 1, open: 0 });
+    // The tip's blob came (~150 KiB), the older history (~600 KiB) did not: depth 1 as before.
+    assert.ok(fresh.bytes > 140 * KIB && fresh.bytes < 400 * KIB, `${fresh.bytes} bytes from the server`);
+
+    // fetchArtifact alone is the same: its listing and its fetch share the connection.
+    const plain = await cost(() => fetchArtifact(relayed()));
+    assert.equal(plain.result.commit, costTip);
+    assert.deepEqual([plain.connections, plain.commands, plain.relayed, plain.open], [1, 1, 1, 0]);
+    assert.ok(plain.bytes < 400 * KIB, `${plain.bytes} bytes from the server`);
+
+    // A commit asked for by SHA (the server allows it) goes on the listing's connection too.
+    const byCommit = await cost(() => fetchArtifactIfChanged(relayed({ ref: { branch: 'main', commit: costTip } }), () => false));
+    assert.ok(!('unchanged' in byCommit.result) && byCommit.result.revision === `main@sha1:${costTip}`);
+    assert.deepEqual([byCommit.connections, byCommit.commands, byCommit.relayed, byCommit.open], [1, 1, 1, 0]);
+  });
+
+  it('an unchanged revision is one ref listing on one connection and downloads nothing, as resolveRevision', async () => {
+    const listing = await cost(() => resolveRevision(relayed()));
+    assert.deepEqual([listing.connections, listing.commands, listing.relayed], [1, 1, 1]);
+    const workDir = await mkdtemp(join(scratch, 'work-'));
+    const same = await cost(() => fetchArtifactIfChanged(relayed(), async (revision) => revision === listing.result.revision, { workDir }));
+    assert.deepEqual(same.result, { unchanged: true, revision: `main@sha1:${costTip}`, commit: costTip });
+    assert.deepEqual([same.connections, same.commands, same.relayed, same.open], [1, 1, 1, 0]);
+    // Handshake and advertisement only: no more than resolveRevision's listing, far from the pack.
+    assert.ok(same.bytes < 32 * KIB, `${same.bytes} bytes from the server`);
+    assert.ok(Math.abs(same.bytes - listing.bytes) < 2 * KIB, `${same.bytes} vs ${listing.bytes} bytes for resolveRevision`);
+    assert.deepEqual(await readdir(workDir), [], 'no temporary repository was made');
+  });
+
+  it('an isCurrent that throws is passed on as it is, and the connection is closed', async () => {
+    const failed = await cost(() =>
+      fetchArtifactIfChanged(relayed(), () => {
+        throw new Error('store unreachable');
+      }).catch((err: unknown) => err),
+    );
+    assert.ok(failed.result instanceof Error && !(failed.result instanceof GitSourceError));
+    assert.equal(failed.result.message, 'store unreachable');
+    assert.deepEqual([failed.connections, failed.open], [1, 0]);
+    assert.ok(failed.bytes < 32 * KIB);
+  });
+});
+
+describe('GitRepository over SSH: known_hosts markers', () => {
+  let certSshd: SshGit;
+  before(async () => {
+    certSshd = await startSshGit(server.root, { hostCertificate: true });
+  });
+  after(async () => certSshd?.stop());
+
+  const certSpec = (knownHosts: string): GitSourceSpec => ({ ...sshSpec(), url: certSshd.url(REPO), credentials: { identity: certSshd.deployKey, knownHosts } });
+  const hostName = () => `[127.0.0.1]:${certSshd.port}`;
+  const caLine = () => `@cert-authority ${hostName()} ${certSshd.certAuthority!}`;
+
+  it('the rig serves a real host certificate: OpenSSH checks it against a known_hosts with only the @cert-authority line', async () => {
+    const { stdout } = await run('ssh-keyscan', ['-c', '-p', String(certSshd.port), '127.0.0.1']);
+    assert.match(stdout, /ssh-ed25519-cert-v01@openssh\.com /);
+    const knownHostsPath = join(scratch, 'known_hosts_ca');
+    await writeFile(knownHostsPath, `${caLine()}\n`);
+    const sshCommand = certSshd.sshCommand().replace(`UserKnownHostsFile=${certSshd.knownHostsPath}`, `UserKnownHostsFile=${knownHostsPath}`);
+    const { stdout: listed } = await run('git', ['ls-remote', certSshd.url(REPO), 'refs/heads/main'], { env: { ...process.env, GIT_SSH_COMMAND: sshCommand } });
+    assert.match(listed, new RegExp(`^${tip}\trefs/heads/main`));
+  });
+
+  it('ssh2 cannot negotiate host certificates (if this fails, @cert-authority can be supported)', () => {
+    assert.throws(
+      () => new ssh2.Client().connect({ host: '127.0.0.1', port: certSshd.port, algorithms: { serverHostKey: ['ssh-ed25519-cert-v01@openssh.com' as 'ssh-ed25519'] } }),
+      /Unsupported algorithm: ssh-ed25519-cert-v01@openssh\.com/,
+    );
+  });
+
+  it('a known_hosts that trusts the host only through @cert-authority fails before connecting, naming the line and what to do', async () => {
+    const knownHosts = `# our CA\n${caLine()}\n`;
+    const before = await certSshd.activity();
+    const err = await rejectsWith(
+      fetchArtifact(certSpec(knownHosts)),
+      'Unsupported',
+      /GitRepository flux-system\/ssh-app: known_hosts in secret flux-system\/ssh-credentials trusts \[127\.0\.0\.1\]:\d+ only through a host certificate authority \(line 2: @cert-authority \[127\.0\.0\.1\]:\d+ ssh-ed25519 SHA256:\S+\), and SSH host certificates are not supported: add the server's plain host key line to the secret's known_hosts \(ssh-keyscan -p \d+ 127\.0\.0\.1, after checking its fingerprint\)/,
+    );
+    assert.ok(!err.message.includes(certSshd.certAuthority!.split(' ')[1]!), 'the fingerprint, not the key, is named');
+    // Wildcard and hashed patterns match as for plain lines.
+    await rejectsWith(resolveRevision(certSpec(`@cert-authority * ${certSshd.certAuthority!}`)), 'Unsupported', /line 1: @cert-authority \* ssh-ed25519/);
+    assert.equal((await certSshd.activity()).connections, before.connections, 'no connection was made');
+  });
+
+  it('@cert-authority next to the plain host key line: the plain key is checked and the fetch works against a server with a certificate', async () => {
+    const knownHosts = `${caLine()}\n${certSshd.knownHosts}\n`;
+    assert.equal((await fetchArtifact(certSpec(knownHosts))).commit, tip);
+    // A @cert-authority line for other hosts changes nothing either.
+    assert.equal((await resolveRevision(certSpec(`@cert-authority *.example.com ${certSshd.certAuthority!}\n${certSshd.knownHosts}`))).commit, tip);
+    // With a wrong plain key, the mismatch message says the CA line was not used.
+    const other = (await newKey('other-cert-host-key')).pub.split(' ').slice(0, 2).join(' ');
+    await rejectsWith(
+      resolveRevision(certSpec(`${caLine()}\n${hostName()} ${other}\n`)),
+      'AuthenticationFailed',
+      /does not match known_hosts in secret flux-system\/ssh-credentials \(and not through its certificate authority, as SSH host certificates are not supported: line 1: @cert-authority .*\): add the server's host key/,
+    );
+  });
+
+  it('@revoked refuses the host key, also with hashed or wildcard patterns, and only for the hosts it names', async () => {
+    const key = certSshd.knownHosts.split(' ').slice(1).join(' ');
+    const only = `@revoked ${hostName()} ${key}\n`;
+    const before = await certSshd.activity();
+    await rejectsWith(
+      resolveRevision(certSpec(only)),
+      'AuthenticationFailed',
+      /known_hosts in secret flux-system\/ssh-credentials has no key for \[127\.0\.0\.1\]:\d+ that is not marked @revoked \(revoked: ssh-ed25519 SHA256:\S+\): refusing to connect; put the server's current host key in the secret's known_hosts \(ssh-keyscan -p \d+ 127\.0\.0\.1/,
+    );
+    // Listed and revoked (a wildcard revocation), and listed under a hashed name and revoked: refused before connecting.
+    await rejectsWith(resolveRevision(certSpec(`${certSshd.knownHosts}\n@revoked * ${key}\n`)), 'AuthenticationFailed', /not marked @revoked/);
+    const path = join(scratch, 'known_hosts_revoked');
+    await writeFile(path, `${certSshd.knownHosts}\n`);
+    await run('ssh-keygen', ['-q', '-H', '-f', path]);
+    const hashed = (await readFile(path, 'utf8')).trim();
+    await rejectsWith(resolveRevision(certSpec(`${hashed}\n@revoked ${hashed.split(' ')[0]} ${key}\n`)), 'AuthenticationFailed', /not marked @revoked/);
+    assert.equal((await certSshd.activity()).connections, before.connections, 'no connection was made');
+    // A revocation for another host does not touch this one.
+    assert.equal((await resolveRevision(certSpec(`@revoked git.example.com ${key}\n${certSshd.knownHosts}\n`))).commit, tip);
+    // A revoked key of another type next to the host's key: the host's key passes.
+    const rsa = (await newKey('revoked-rsa', 'rsa')).pub.split(' ').slice(0, 2).join(' ');
+    assert.equal((await resolveRevision(certSpec(`${certSshd.knownHosts}\n${hostName()} ${rsa}\n@revoked ${hostName()} ${rsa}\n`))).commit, tip);
+  });
+});
+
+interface Relay {
+  readonly port: number;
+  /** TCP connections accepted, and bytes the server sent through. */
+  readonly connections: number;
+  readonly bytesFromServer: number;
+  close(): Promise<void>;
+}
+
+/** A TCP relay to 127.0.0.1:`target` that counts connections and the bytes the server sends. */
+async function startRelay(target: number): Promise<Relay> {
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  let bytesFromServer = 0;
+  const srv = createServer((client) => {
+    connections++;
+    const upstream = connect(target, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => (sockets.delete(s), client.destroy(), upstream.destroy()));
+    }
+    upstream.on('data', (d: Buffer) => (bytesFromServer += d.length));
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const address = srv.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    port,
+    get connections() {
+      return connections;
+    },
+    get bytesFromServer() {
+      return bytesFromServer;
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => srv.close(() => resolve()));
+    },
+  };
+}
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import git from 'isomorphic-git';
-import { fetchArtifact, resolveRevision, type GitSourceSpec } from '../../shared/sources/git/index.ts';
+import { fetchArtifact, fetchArtifactIfChanged, resolveRevision, type GitSourceSpec } from '../../shared/sources/git/index.ts';
 import { fetchCommit } from '../../shared/sources/git/fetch-commit.ts';
 import { openRemote } from '../../shared/sources/git/remote.ts';
 import { digestOf } from '../../shared/store/artifacts.ts';
@@ -205,6 +205,21 @@ describe('GitRepository: cost', () => {
     assert.equal((await git.readCommit({ fs, gitdir, oid: tip })).oid, tip);
     await assert.rejects(git.readCommit({ fs, gitdir, oid: old }), /NotFoundError|Could not find/);
     assert.equal(fs.readFileSync(join(gitdir, 'shallow'), 'utf8').trim(), tip);
+  });
+
+  it('fetchArtifactIfChanged over HTTP: an unchanged revision is one GET, as resolveRevision; a new one is fetched as fetchArtifact does', async () => {
+    const repo = await newRepo();
+    const tip = await server.commit(repo, { 'a.yaml': 'a\n' });
+    const { revision } = await resolveRevision(spec(repo, { ref: { branch: 'main' } }));
+    const results: Awaited<ReturnType<typeof fetchArtifactIfChanged>>[] = [];
+    const same = await requestsOf(async () => results.push(await fetchArtifactIfChanged(spec(repo, { ref: { branch: 'main' } }), (r) => r === revision)));
+    assert.deepEqual(same, ['GET git-upload-pack 200']);
+    assert.deepEqual(results[0], { unchanged: true, revision: `main@sha1:${tip}`, commit: tip });
+    const changed = await requestsOf(async () => results.push(await fetchArtifactIfChanged(spec(repo, { ref: { branch: 'main' } }), async () => false)));
+    assert.deepEqual(changed, ['GET git-upload-pack 200', 'GET git-upload-pack 200', 'POST git-upload-pack 200']);
+    const fetched = results[1];
+    assert.ok(fetched && !('unchanged' in fetched));
+    assert.deepEqual(await filesOf(fetched.tarball), { 'a.yaml': 'a\n' });
   });
 
   it('the temporary repository is removed after a fetch, also after a failed one', async () => {

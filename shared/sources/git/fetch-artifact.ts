@@ -11,8 +11,8 @@ import { ignoreMatcher, SOURCE_IGNORE_FILE, type PatternSource } from './ignore-
 import { listRefs } from './list-refs.ts';
 import { packTarball, type PackEntry } from './pack-tarball.ts';
 import { readTreeFiles, type TreeFile } from './read-tree.ts';
-import { openRemote, type Remote } from './remote.ts';
-import { resolveTarget, revisionOf } from './resolve-ref.ts';
+import { openRemote, type Connection, type Remote } from './remote.ts';
+import { resolveTarget, revisionOf, type Target } from './resolve-ref.ts';
 import { DEFAULT_MAX_ARTIFACT_BYTES, type GitSourceSpec } from './types.ts';
 
 export interface FetchedArtifact {
@@ -29,19 +29,56 @@ export interface FetchOptions {
   workDir?: string;
 }
 
+/** What fetchArtifactIfChanged returns when the listed revision is the one already held. */
+export interface UnchangedRevision {
+  unchanged: true;
+  revision: string;
+  commit: string;
+}
+
+/** Says whether `revision` (as resolveRevision gives it) is the one already held; may be async. */
+export type IsCurrent = (revision: string, commit: string) => boolean | Promise<boolean>;
+
 /**
  * Fetches the tree spec.ref points at and packs it: one ref listing, then a shallow (depth 1),
  * single-reference fetch into a temporary bare repository, read straight from the object store
- * (nothing checked out, no history kept).
+ * (nothing checked out, no history kept). Over SSH the listing and the fetch are one connection.
  */
 export async function fetchArtifact(spec: GitSourceSpec, options: FetchOptions = {}): Promise<FetchedArtifact> {
+  return listThenFetch<never>(spec, options, () => undefined);
+}
+
+/**
+ * resolveRevision and fetchArtifact in one: lists the references, asks `isCurrent` about the
+ * revision spec.ref points at, and stops there if it says yes (one ref listing, nothing
+ * downloaded: as cheap as resolveRevision), else fetches and packs that revision. Over SSH the
+ * fetch goes on the listing's connection and git-upload-pack: one connection either way. An
+ * error thrown by `isCurrent` is passed on as it is.
+ */
+export async function fetchArtifactIfChanged(spec: GitSourceSpec, isCurrent: IsCurrent, options: FetchOptions = {}): Promise<FetchedArtifact | UnchangedRevision> {
+  return listThenFetch<UnchangedRevision>(spec, options, async (revision, commit) => ((await isCurrent(revision, commit)) ? { unchanged: true, revision, commit } : undefined));
+}
+
+/** Lists, lets `stop` end it there with its answer, else fetches over the same connection. */
+async function listThenFetch<T>(spec: GitSourceSpec, options: FetchOptions, stop: (revision: string, commit: string) => T | undefined | Promise<T | undefined>): Promise<FetchedArtifact | T> {
   const remote = openRemote(spec);
-  const target = resolveTarget(remote, spec.ref, await listRefs(remote));
+  const connection = remote.connect();
+  try {
+    const target = resolveTarget(remote, spec.ref, await listRefs(remote, connection));
+    const stopped = await stop(revisionOf(target, target.commit), target.commit);
+    if (stopped !== undefined) return stopped;
+    return await fetchAndPack(remote, spec, target, connection, options);
+  } finally {
+    await connection.close();
+  }
+}
+
+async function fetchAndPack(remote: Remote, spec: GitSourceSpec, target: Target, connection: Connection, options: FetchOptions): Promise<FetchedArtifact> {
   const maxBytes = spec.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES;
   const gitdir = await mkdtemp(join(options.workDir ?? tmpdir(), 'tide-git-'));
   try {
     const cache: GitCache = {};
-    const commit = await fetchCommit(remote, target, gitdir, cache);
+    const commit = await fetchCommit(remote, target, gitdir, cache, connection);
     const revision = revisionOf(target, commit);
     const read = async (oid: string) => (await git.readBlob({ fs, gitdir, cache, oid })).blob;
     const entries = await selectEntries(remote, spec, await readTreeFiles(remote.subject, gitdir, cache, commit), read);

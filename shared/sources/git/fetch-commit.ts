@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import git from 'isomorphic-git';
 import { GitSourceError } from './errors.ts';
 import { refNotFound, toGitSourceError } from './failure.ts';
-import type { Remote } from './remote.ts';
+import type { Connection, Remote } from './remote.ts';
 import type { Target } from './resolve-ref.ts';
 
 /** isomorphic-git's object cache: reusing it across calls keeps pack indexes parsed once. */
@@ -13,12 +13,19 @@ export type GitCache = Record<string, unknown>;
  * no tags, so only the commit's tree comes over (plus the tag object for an annotated tag).
  * Returns the commit SHA. A commit asked for by SHA is fetched directly when the server allows
  * it; otherwise, with a branch, the branch's history is fetched and the commit looked up in it.
+ *
+ * `listed` is the connection the references were just listed on, left open by listRefs: the
+ * first fetch goes over it (over SSH, the same git-upload-pack, so no second connection); the
+ * caller closes it. A fallback fetch, if one is needed, opens its own.
  */
-export async function fetchCommit(remote: Remote, target: Target, gitdir: string, cache: GitCache): Promise<string> {
+export async function fetchCommit(remote: Remote, target: Target, gitdir: string, cache: GitCache, listed?: Connection): Promise<string> {
   await git.init({ fs, gitdir, bare: true });
   await git.addRemote({ fs, gitdir, remote: 'origin', url: remote.url });
+  let reuse = listed;
   const fetch = async (ref: string, depth: number | undefined, describe: string) => {
-    const { http, url, close } = remote.connect();
+    const given = reuse;
+    reuse = undefined;
+    const { http, url, close } = given ?? remote.connect();
     try {
       const result = await git.fetch({
         fs, http, gitdir, cache, url, remote: 'origin', ref,
@@ -29,7 +36,7 @@ export async function fetchCommit(remote: Remote, target: Target, gitdir: string
     } catch (err) {
       throw toGitSourceError(err, remote, { name: ref, describe });
     } finally {
-      await close();
+      if (!given) await close();
     }
   };
 

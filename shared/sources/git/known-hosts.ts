@@ -8,10 +8,26 @@ export interface KnownHostKey {
   blob: Buffer;
 }
 
-/** The keys for one host, and the ones marked @revoked (which never pass, whoever lists them). */
+/** A known_hosts line for the host that Tide does not use: @cert-authority, for messages. */
+export interface CertAuthorityLine {
+  /** 1-based line number in the known_hosts text. */
+  line: number;
+  /** The host patterns as written (hashed or not). */
+  patterns: string;
+  /** The CA key's type and blob. */
+  type: string;
+  blob: Buffer;
+}
+
+/**
+ * The keys for one host, and the ones marked @revoked (which never pass, whoever lists them).
+ * `certAuthorities` are the @cert-authority lines for the host: read, but not used, since the
+ * SSH client (ssh2) cannot negotiate host certificates.
+ */
 export interface HostKeys {
   keys: KnownHostKey[];
   revoked: Buffer[];
+  certAuthorities: CertAuthorityLine[];
 }
 
 /**
@@ -26,13 +42,14 @@ export function knownHostsName(host: string, port: number): string {
 /**
  * Reads an OpenSSH known_hosts text and returns the keys listed for `host`:`port`. Understands
  * comma-separated patterns, `*` and `?` wildcards, `!` negation, hashed names (`|1|salt|hash`,
- * what `ssh-keyscan -H` writes), comments and the @revoked marker. @cert-authority lines are
- * skipped: host certificates are not supported.
+ * what `ssh-keyscan -H` writes), comments and the @revoked marker (as OpenSSH, for the hosts its
+ * patterns match). @cert-authority lines for the host are returned apart, never as keys: host
+ * certificates are not supported, and openRemote says so when they are all a host has.
  */
 export function hostKeysFor(knownHosts: string, host: string, port: number): HostKeys {
   const name = knownHostsName(host, port);
-  const out: HostKeys = { keys: [], revoked: [] };
-  for (const raw of knownHosts.split(/\r?\n/)) {
+  const out: HostKeys = { keys: [], revoked: [], certAuthorities: [] };
+  for (const [index, raw] of knownHosts.split(/\r?\n/).entries()) {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
     let fields = line.split(/\s+/);
@@ -42,14 +59,29 @@ export function hostKeysFor(knownHosts: string, host: string, port: number): Hos
       fields = fields.slice(1);
     }
     const [patterns, type, b64] = fields;
-    if (!patterns || !type || !b64 || marker === '@cert-authority') continue;
+    if (!patterns || !type || !b64) continue;
     if (!matchesHost(patterns, name)) continue;
     const blob = Buffer.from(b64, 'base64');
     if (blob.length === 0) continue;
     if (marker === '@revoked') out.revoked.push(blob);
+    else if (marker === '@cert-authority') out.certAuthorities.push({ line: index + 1, patterns, type, blob });
     else if (marker === undefined) out.keys.push({ type, blob });
   }
   return out;
+}
+
+/** The listed keys minus the @revoked ones: what a server's host key may match. */
+export function usableHostKeys(hostKeys: HostKeys): KnownHostKey[] {
+  return hostKeys.keys.filter((k) => !isRevoked(hostKeys, k.blob));
+}
+
+export function isRevoked(hostKeys: HostKeys, blob: Buffer): boolean {
+  return hostKeys.revoked.some((b) => b.equals(blob));
+}
+
+/** `line 3: @cert-authority *.example.com ssh-ed25519 SHA256:...`, for messages. */
+export function describeCertAuthority(ca: CertAuthorityLine): string {
+  return `line ${ca.line}: @cert-authority ${ca.patterns} ${ca.type} ${fingerprint(ca.blob)}`;
 }
 
 function matchesHost(patterns: string, name: string): boolean {

@@ -1,6 +1,6 @@
 import git from 'isomorphic-git';
 import { toGitSourceError } from './failure.ts';
-import type { Remote } from './remote.ts';
+import type { Connection, Remote } from './remote.ts';
 
 /** A reference the server advertised; `commit` is what an annotated tag points to, else `oid`. */
 export interface RemoteRef {
@@ -14,9 +14,12 @@ export interface RemoteRef {
  * advertisement, then a flush-pkt so no pack is made). Protocol v1 on purpose: v2 would
  * need an upload-pack POST (ls-refs) for the same list, while v1 advertises refs and peeled tags
  * in the first response.
+ *
+ * Given a `connection`, lists over it and leaves it open (the caller closes it), so that a fetch
+ * on the same connection can follow: over SSH that fetch then reuses this git-upload-pack.
  */
-export async function listRefs(remote: Remote): Promise<RemoteRef[]> {
-  const { http, url, close } = remote.connect();
+export async function listRefs(remote: Remote, connection?: Connection): Promise<RemoteRef[]> {
+  const { http, url, close } = connection ?? remote.connect();
   try {
     const refs = await git.listServerRefs({
       http,
@@ -31,6 +34,6 @@ export async function listRefs(remote: Remote): Promise<RemoteRef[]> {
   } catch (err) {
     throw toGitSourceError(err, remote);
   } finally {
-    await close();
+    if (!connection) await close();
   }
 }

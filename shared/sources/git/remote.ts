@@ -4,7 +4,7 @@ import ssh2 from 'ssh2';
 import type { ParsedKey } from 'ssh2';
 import { registerSecret, redactString } from '../../redact.ts';
 import { GitSourceError } from './errors.ts';
-import { hostKeyAlgorithms, hostKeysFor, knownHostsName } from './known-hosts.ts';
+import { blobType, describeCertAuthority, fingerprint, hostKeyAlgorithms, hostKeysFor, knownHostsName, usableHostKeys } from './known-hosts.ts';
 import { placeholderUrl, SshGitClient, type SshEndpoint, type SshSettings } from './ssh-transport.ts';
 import type { GitCredentials, GitSourceSpec } from './types.ts';
 
@@ -20,8 +20,8 @@ export interface Remote {
   /** `http` for HTTP(S) URLs, `ssh` for ssh:// and scp-like `user@host:path`. */
   readonly transport: 'http' | 'ssh';
   /**
-   * The client and URL for one isomorphic-git call. Call close() once it is done (also on
-   * failure): an SSH remote keeps a connection open between the listing and the pack.
+   * The client and URL for a ref listing and the fetch after it (or either alone). Call close()
+   * once done (also on failure): over SSH both go on one connection, held open in between.
    */
   connect(): Connection;
   readonly credentials: GitCredentials;
@@ -35,7 +35,7 @@ export interface Remote {
   readonly onAuthFailure: AuthFailureCallback;
 }
 
-/** One isomorphic-git call's way to the server. */
+/** One listing's and fetch's way to the server (over SSH: one connection, one git-upload-pack). */
 export interface Connection {
   readonly http: HttpClient;
   /** The URL given to isomorphic-git (a placeholder over SSH: the client ignores it). */
@@ -137,9 +137,20 @@ function openSshRemote(spec: GitSourceSpec, subject: string, raw: string): Remot
   if (!given.knownHosts?.trim()) {
     throw new GitSourceError('AuthenticationFailed', `${subject}: ${secret} has no known_hosts, and host keys are always checked: add the host key of ${knownHostsName(endpoint.host, endpoint.port)} to the secret's known_hosts (${keyscan}, after checking its fingerprint)`);
   }
-  const hostKeys = hostKeysFor(given.knownHosts, endpoint.host, endpoint.port);
+  const listed = hostKeysFor(given.knownHosts, endpoint.host, endpoint.port);
+  const name = knownHostsName(endpoint.host, endpoint.port);
+  // Revoked keys are never offered nor accepted; with none left, there is no point connecting.
+  const hostKeys = { ...listed, keys: usableHostKeys(listed) };
+  if (hostKeys.keys.length === 0 && listed.certAuthorities.length > 0) {
+    // ssh2 offers and verifies plain host keys only: a certificate authority cannot vouch for the server.
+    throw new GitSourceError('Unsupported', `${subject}: known_hosts in ${secret} trusts ${name} only through a host certificate authority (${listed.certAuthorities.map(describeCertAuthority).join('; ')}), and SSH host certificates are not supported: add the server's plain host key line to the secret's known_hosts (${keyscan}, after checking its fingerprint)`);
+  }
+  if (hostKeys.keys.length === 0 && listed.revoked.length > 0) {
+    const revoked = listed.revoked.map((b) => `${blobType(b)} ${fingerprint(b)}`).join(', ');
+    throw new GitSourceError('AuthenticationFailed', `${subject}: known_hosts in ${secret} has no key for ${name} that is not marked @revoked (revoked: ${revoked}): refusing to connect; put the server's current host key in the secret's known_hosts (${keyscan}, after checking its fingerprint)`);
+  }
   if (hostKeys.keys.length === 0 || hostKeyAlgorithms(hostKeys.keys).length === 0) {
-    throw new GitSourceError('AuthenticationFailed', `${subject}: known_hosts in ${secret} has no ${hostKeys.keys.length ? 'usable ' : ''}key for ${knownHostsName(endpoint.host, endpoint.port)}: add the server's host key to the secret's known_hosts (${keyscan}, after checking its fingerprint)`);
+    throw new GitSourceError('AuthenticationFailed', `${subject}: known_hosts in ${secret} has no ${hostKeys.keys.length ? 'usable ' : ''}key for ${name}: add the server's host key to the secret's known_hosts (${keyscan}, after checking its fingerprint)`);
   }
 
   const settings: SshSettings = { endpoint, key: parsed, hostKeys, subject, url, secret };

@@ -3,7 +3,7 @@ import ssh2 from 'ssh2';
 import type { ClientChannel, ConnectConfig, ParsedKey, PublicKeyAuthMethod } from 'ssh2';
 import { redactString } from '../../redact.ts';
 import { GitSourceError } from './errors.ts';
-import { blobType, fingerprint, hostKeyAlgorithms, knownHostsName, type HostKeys } from './known-hosts.ts';
+import { blobType, describeCertAuthority, fingerprint, hostKeyAlgorithms, isRevoked, knownHostsName, type HostKeys } from './known-hosts.ts';
 
 /** Where `git-upload-pack` runs: `user@host:port`, and the repository path as git sends it. */
 export interface SshEndpoint {
@@ -18,6 +18,7 @@ export interface SshSettings {
   endpoint: SshEndpoint;
   /** The private key, parsed (and decrypted) once by openRemote. */
   key: ParsedKey;
+  /** From known_hosts, for the host; `keys` without the @revoked ones. */
   hostKeys: HostKeys;
   /** For messages: `GitRepository ns/name`, the URL, and `secret ns/name`. */
   subject: string;
@@ -53,7 +54,10 @@ export function placeholderUrl(endpoint: SshEndpoint): string {
  * - POST .../git-upload-pack writes the request into that same channel (SSH is stateful, HTTP
  *   is not, but isomorphic-git sends wants, haves and `done` in one go, so the bytes are the
  *   same) and streams the channel's output back until the server ends.
- * One client serves one isomorphic-git call; close() it afterwards: a listing alone is ended
+ * A listing and the fetch after it share one connection: a GET while the connection's
+ * advertisement is still unanswered (nothing posted yet) gets that same advertisement again, so
+ * listRefs then git.fetch on one client is one SSH connection and one git-upload-pack, and the
+ * pack is of the references as listed. close() the client afterwards: a listing alone is ended
  * with a flush-pkt, as `git ls-remote` does, so no pack is made.
  */
 export class SshGitClient implements HttpClient {
@@ -65,10 +69,13 @@ export class SshGitClient implements HttpClient {
     const method = (req.method ?? 'GET').toUpperCase();
     const url = req.url;
     if (method === 'GET' && url.endsWith(`/info/refs?service=${SERVICE}`)) {
-      await this.close();
-      const session = await Session.open(this.settings);
-      this.session = session;
-      const advertisement = await session.readAdvertisement();
+      let advertisement = this.session?.unanswered();
+      if (!advertisement) {
+        await this.close();
+        const session = await Session.open(this.settings);
+        this.session = session;
+        advertisement = await session.readAdvertisement();
+      }
       return {
         url, method, statusCode: 200, statusMessage: 'OK',
         headers: { 'content-type': `application/x-${SERVICE}-advertisement` },
@@ -105,8 +112,10 @@ class Session {
   private pending = Buffer.alloc(0);
   private stderr = '';
   private failure: Error | undefined;
+  private advertisement: Buffer | undefined;
   private posted = false;
   private closed = false;
+  private ended = false;
 
   private constructor(
     private readonly s: SshSettings,
@@ -121,7 +130,20 @@ class Session {
       this.failure ??= err;
       channel.destroy();
     });
-    client.on('close', () => channel.destroy());
+    client.on('close', () => {
+      this.ended = true;
+      channel.destroy();
+    });
+    channel.on('close', () => (this.ended = true));
+  }
+
+  /**
+   * The advertisement already read, while the server still waits for wants on it (nothing posted,
+   * the connection up); undefined otherwise.
+   */
+  unanswered(): Buffer | undefined {
+    if (this.posted || this.closed || this.ended || this.failure || this.channel.destroyed) return undefined;
+    return this.advertisement;
   }
 
   /** Connects, checks the host key, authenticates and runs git-upload-pack. */
@@ -133,7 +155,7 @@ class Session {
     let hostAccepted = false;
     const hostVerifier = (key: Buffer): boolean => {
       offered = key;
-      const ok = !s.hostKeys.revoked.some((b) => b.equals(key)) && s.hostKeys.keys.some((k) => k.blob.equals(key));
+      const ok = !isRevoked(s.hostKeys, key) && s.hostKeys.keys.some((k) => k.blob.equals(key));
       hostAccepted ||= ok;
       return ok;
     };
@@ -199,6 +221,7 @@ class Session {
           this.destroy();
           throw this.serverError(first.slice(4).trim());
         }
+        this.advertisement = ad;
         return ad;
       }
       const chunk = await this.next(timeoutMs, 'the list of references');
@@ -326,13 +349,15 @@ function connectError(s: SshSettings, err: Error & { level?: string; code?: stri
   const { subject, url, secret } = s;
   const { host, port, user } = s.endpoint;
   if (offered && !hostAccepted) {
-    const revoked = s.hostKeys.revoked.some((b) => b.equals(offered));
+    const revoked = isRevoked(s.hostKeys, offered);
     const what = `${blobType(offered)} ${fingerprint(offered)}`;
+    const unused = s.hostKeys.certAuthorities.map(describeCertAuthority).join('; ');
+    const caNote = unused ? ` (and not through its certificate authority, as SSH host certificates are not supported: ${unused})` : '';
     return new GitSourceError(
       'AuthenticationFailed',
       revoked
         ? `${subject}: the host key of ${knownHostsName(host, port)} (${what}) is marked @revoked in known_hosts of ${secret}: refusing to connect; put the server's current host key in the secret's known_hosts`
-        : `${subject}: the host key of ${knownHostsName(host, port)} (${what}) does not match known_hosts in ${secret}: add the server's host key to the secret's known_hosts (ssh-keyscan${port === 22 ? '' : ` -p ${port}`} ${host}, after checking its fingerprint)`,
+        : `${subject}: the host key of ${knownHostsName(host, port)} (${what}) does not match known_hosts in ${secret}${caNote}: add the server's host key to the secret's known_hosts (ssh-keyscan${port === 22 ? '' : ` -p ${port}`} ${host}, after checking its fingerprint)`,
     );
   }
   if (err.level === 'client-authentication') {
