@@ -1,4 +1,4 @@
-import { fetchArtifact, GitSourceError, resolveRevision, type GitCredentials, type GitRepositoryRef } from '../sources/git/index.ts';
+import { fetchArtifactIfChanged, GitSourceError, type GitCredentials, type GitRepositoryRef } from '../sources/git/index.ts';
 import { formatRef, type ObjectRef } from '../store/refs.ts';
 import { isReady, Reason, withReady } from './conditions.ts';
 import type { Outcome, ReconcileContext } from './context.ts';
@@ -54,15 +54,16 @@ export async function reconcileGitRepository(ctx: ReconcileContext, ref: ObjectR
 
   const current = previous?.artifact as ArtifactStatus | undefined;
   try {
-    const { revision } = await resolveRevision(source);
-    if (current && current.revision === revision && (await ctx.store.artifacts.has(ref, current.digest))) {
+    // One ref listing; a new revision is fetched on the same connection (over SSH, one session).
+    const fetched = await fetchArtifactIfChanged(source, async (revision) => !!current && current.revision === revision && (await ctx.store.artifacts.has(ref, current.digest)));
+    if ('unchanged' in fetched) {
       // Unchanged: one ref listing, nothing downloaded, stored or sent (unless recovering).
+      const { revision } = fetched;
       if (!isReady(previous) || previous?.observedGeneration !== generation) {
         await ctx.store.status.update(ref, (cur) => withReady(cur, 'True', Reason.ArtifactInStorage, `stored artifact for revision '${revision}'`, now(), { generation }), { replaceCorrupt: true });
       }
       return { ready: true, message: 'unchanged', revision, requeueAfterMs: interval };
     }
-    const fetched = await fetchArtifact(source);
     const message = await storeArtifact(ctx, ref, subject, fetched, { logFields: { files: fetched.files } });
     return { ready: true, message, revision: fetched.revision, requeueAfterMs: interval };
   } catch (err) {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { main } from '../../shared/cli/main.ts';
 import { openLocal, type LocalInstall } from '../../shared/local/install.ts';
+import { reconcileGitRepository } from '../../shared/reconcile/git-repository.ts';
 import { startGitServer, type GitServer } from '../rig/git-server.ts';
 import { startKube, type Kube } from '../rig/kube.ts';
 import { startSshGit, type SshGit } from '../rig/ssh-git.ts';
@@ -46,5 +47,19 @@ describe('an SSH GitRepository', () => {
     for (const file of ['events.jsonl', 'tide.log']) {
       assert.ok(!(await readFile(join(state, file), 'utf8')).includes(keyLine), `${file} holds no key material`);
     }
+  });
+
+  it('reconciles a new revision over one SSH connection, and an unchanged one over one connection too', async () => {
+    const ref = { cluster: 'ssh', namespace: 'flux-system', kind: 'GitRepository', name: 'flux-system' };
+    const sha = await git.commit('fleet', { 'apps/podinfo/extra.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra, namespace: podinfo}\n' });
+    const connections = async () => (await ssh.activity()).connections;
+    let before = await connections();
+    const fresh = await reconcileGitRepository(install.ctx, ref);
+    assert.equal(fresh.revision, `main@sha1:${sha}`, fresh.message);
+    assert.equal((await connections()) - before, 1, 'the listing and the fetch share one connection');
+    before = await connections();
+    const again = await reconcileGitRepository(install.ctx, ref);
+    assert.equal(again.message, 'unchanged');
+    assert.equal((await connections()) - before, 1);
   });
 });
