@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { KustomizeError, KustomizeServer } from '../../shared/render/kustomize-server.ts';
+import { useTrees } from './trees.ts';
 import { kustomizeServerPath } from '../../shared/tools/binaries.ts';
 import { runTool } from '../../shared/tools/run-tool.ts';
 
 const run = promisify(execFile);
-const dirs: string[] = [];
+const { tree } = useTrees('tide-kserver-');
 let server: KustomizeServer;
 
 before(async () => {
@@ -19,20 +19,7 @@ before(async () => {
   assert.ok(bin, 'tide-kustomize is not built: run tools/kustomize-server/build.sh (.ci/run does)');
   server = new KustomizeServer(bin);
 });
-after(async () => {
-  server?.close();
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
-async function tree(files: Record<string, string>): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'tide-kserver-'));
-  dirs.push(root);
-  for (const [p, content] of Object.entries(files)) {
-    await mkdir(dirname(join(root, p)), { recursive: true });
-    await writeFile(join(root, p), content);
-  }
-  return root;
-}
+after(() => server?.close());
 
 /** What kubectl kustomize prints for the same directory: the objects and each one's text. */
 async function kubectl(dir: string): Promise<{ objects: unknown[]; yaml: string[] }> {
