@@ -33,8 +33,8 @@ export interface BuildOptions {
 export { BuildError };
 
 /**
- * Builds a Flux Kustomization from an unpacked source tree with the real `kubectl kustomize`
- * (kustomize 5.7 from the Lambda layer): generates a kustomization.yaml where there is none, adds
+ * Builds a Flux Kustomization from an unpacked source tree with kustomize 5.7 (tide-kustomize, or
+ * kubectl's `kustomize` from the Lambda layer where it is not built): generates a kustomization.yaml where there is none, adds
  * the spec's targetNamespace, namePrefix/nameSuffix, patches, images and components, checks that
  * no path leaves the tree and no base is remote, builds, then sets commonMetadata and substitutes
  * postBuild variables. The tree is not changed (Tide's overlay lives in a temporary directory).
