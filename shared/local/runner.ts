@@ -57,7 +57,8 @@ export class LocalRunner {
       let outcome: Outcome;
       try {
         // Under the object's lease, as on AWS: a `tide reconcile` beside `tide local` does not run it twice at once.
-        const r = await reconcileUnderLease(this.ctx, ref, reconcilerFor(ref.kind), { holder: `local-${process.pid}` });
+        // The schedule is this runner's `due` map, so nextReconcileAt (the AWS scheduler's) is not written.
+        const r = await reconcileUnderLease(this.ctx, ref, reconcilerFor(ref.kind), { holder: `local-${process.pid}`, recordSchedule: false });
         outcome = r.ran ? r.outcome : { ready: false, message: `being reconciled by ${r.holder}`, requeueAfterMs: 2_000 };
       } catch (err) {
         this.ctx.log.error(`reconcile of ${key} failed unexpectedly: ${(err as Error).message}`, { cluster: ref.cluster, namespace: ref.namespace, kind: ref.kind, name: ref.name });

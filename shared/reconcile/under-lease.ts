@@ -19,6 +19,11 @@ export interface LeaseRunOptions {
   readonly ttlMs?: number;
   /** Do not start another run for a request that came in after this time (ms since the epoch). */
   readonly deadline?: number;
+  /**
+   * Write `nextReconcileAt` into status after each run, for a scheduler that keeps no state of
+   * its own (the AWS one); default true. tide local keeps its schedule in memory and skips it.
+   */
+  readonly recordSchedule?: boolean;
 }
 
 /**
@@ -56,7 +61,7 @@ export async function reconcileUnderLease(ctx: ReconcileContext, ref: ObjectRef,
         await ctx.store.blobs.delete(requestKey); // this run answers every request made so far
         outcome = await reconcile(ctx, ref);
         runs++;
-        await recordSchedule(ctx.store, ref, outcome, ctx.now?.() ?? new Date());
+        if (options.recordSchedule !== false) await recordSchedule(ctx.store, ref, outcome, ctx.now?.() ?? new Date());
         if (outcome.resume || !timeLeft()) break; // the caller goes on later; a request is left for then
         more = await requested();
       } while (more);

@@ -127,4 +127,20 @@ describe('schedule: what the scheduler finds due', () => {
     const due = await dueObjects(ctx.store, now, { clusters: [c] });
     assert.deepEqual(due.map((d) => `${d.ref.kind}/${d.ref.name}:${d.why}`), ['GitRepository/flux-system:new', 'Kustomization/apps:new']);
   });
+
+  it('records nextReconcileAt in status after a run (for the AWS scheduler), unless the caller keeps its own schedule', async () => {
+    const writeStatus = (r: ReturnType<typeof ref>) => ctx.store.status.update(r, () => ({ conditions: [], observedGeneration: 1 }));
+    const work = (r: ReturnType<typeof ref>) => async (): Promise<Outcome> => {
+      await writeStatus(r);
+      return { ready: true, message: 'ok', requeueAfterMs: 600_000 };
+    };
+    const recorded = ref('scheduled');
+    const before = Date.now();
+    await reconcileUnderLease(ctx, recorded, work(recorded), { holder: 'aws' });
+    const next = (await ctx.store.status.get(recorded))?.value.nextReconcileAt;
+    assert.ok(typeof next === 'string' && Date.parse(next) >= before + 600_000, `nextReconcileAt ${next}`);
+    const local = ref('local-schedule');
+    await reconcileUnderLease(ctx, local, work(local), { holder: 'local', recordSchedule: false });
+    assert.equal((await ctx.store.status.get(local))?.value.nextReconcileAt, undefined);
+  });
 });
