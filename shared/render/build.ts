@@ -63,7 +63,8 @@ export async function buildKustomization(root: string, spec: BuildSpec, options:
     output = await kustomize(overlay, realRoot, dir, options.vars !== undefined);
   } catch (err) {
     if (err instanceof BuildError) throw err;
-    const msg = err instanceof ToolError ? err.stderr.trim().replace(/^Error: /, '') : (err as Error).message;
+    // kubectl's own words when it printed any; else how it failed (not found, killed by the timeout).
+    const msg = err instanceof ToolError && err.stderr.trim() ? err.stderr.trim().replace(/^Error: /, '') : (err as Error).message;
     throw new BuildError(`kustomize build failed: ${msg.replaceAll(realRoot + '/', '').replaceAll(realRoot, '.')}`);
   } finally {
     await rm(overlay, { recursive: true, force: true });

@@ -152,6 +152,28 @@ console.log(out.objects.length);`;
   });
 });
 
+describe('without tide-kustomize', () => {
+  it('buildKustomization runs kubectl kustomize instead, with the same result, postBuild substitution included', async () => {
+    const root = await tree({
+      'base/kustomization.yaml': 'resources: [cm.yaml]\nconfigMapGenerator: [{name: gen, literals: [a=b]}]\n',
+      'base/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: flags}\ndata: {replicas: "${n:=3}", on: "yes"}\n',
+      'app/kustomization.yaml': 'resources: [../base]\nnamePrefix: p-\n',
+    });
+    const script = join(root, 'build.mts');
+    await writeFile(script, `import { buildKustomization } from ${JSON.stringify(new URL('../../shared/render/index.ts', import.meta.url).href)};
+console.log(JSON.stringify(await buildKustomization(${JSON.stringify(root)}, { path: 'app', targetNamespace: 'prod' }, { vars: { n: '5' } })));`);
+    const inChild = (env: Record<string, string>) => run(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, timeout: 60_000 });
+    const { buildKustomization } = await import('../../shared/render/index.ts');
+    const here = await buildKustomization(root, { path: 'app', targetNamespace: 'prod' }, { vars: { n: '5' } });
+    // Substituted on the YAML text, as Flux does: an unquoted ${n} becomes a number.
+    assert.equal((here.find((o) => o.metadata.name === 'p-flags')?.data as { replicas: number }).replicas, 5);
+    const { stdout } = await inChild({ TIDE_KUSTOMIZE_SERVER: 'off' });
+    assert.deepEqual(JSON.parse(stdout), here);
+    // And it is kubectl that ran: without it, the build fails.
+    await assert.rejects(inChild({ TIDE_KUSTOMIZE_SERVER: 'off', TIDE_KUBECTL: join(root, 'no-kubectl') }), /no-kubectl|ENOENT/);
+  });
+});
+
 /** tide-kustomize processes this test process started. */
 async function childServers(): Promise<number[]> {
   const out: number[] = [];
