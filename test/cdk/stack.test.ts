@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { before, describe, it } from 'node:test';
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { App, AssetStaging, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -125,6 +128,16 @@ describe('cdk: TideStack', () => {
     const bin = await readFile(join(staging.absoluteStagedPath, 'tide-kustomize', 'tide-kustomize'));
     assert.deepEqual([...bin.subarray(0, 4)], [0x7f, 0x45, 0x4c, 0x46], 'an ELF executable');
     assert.equal(bin.readUInt16LE(18), 183, 'e_machine EM_AARCH64');
+    // And it builds: run under qemu, as Lambda would run it on arm64.
+    const root = await mkdtemp(join(tmpdir(), 'tide-layer-'));
+    try {
+      await writeFile(join(root, 'kustomization.yaml'), 'namePrefix: p-\nresources: [cm.yaml]\n');
+      await writeFile(join(root, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n');
+      const { stdout } = await promisify(execFile)('bash', ['-c', `echo '${JSON.stringify({ id: 1, dir: root, root })}' | qemu-aarch64-static "$0"`, join(staging.absoluteStagedPath, 'tide-kustomize', 'tide-kustomize')], { env: {} });
+      assert.deepEqual(JSON.parse(stdout), { id: 1, objects: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'p-a' } }] });
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   it('feeds source and reconcile from queues with dead-letter queues, and alarms on errors and dead letters', () => {
