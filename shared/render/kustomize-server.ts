@@ -40,6 +40,8 @@ class ServerProcess {
     });
     createInterface({ input: this.child.stdout }).on('line', (line) => this.answer(line));
     this.child.on('error', (err) => this.fail(new Error(`tide-kustomize could not run: ${err.message}`)));
+    // Writing to a process that just died: its exit is reported above; this must not crash Tide.
+    this.child.stdin.on('error', (err) => this.fail(new Error(`tide-kustomize stopped reading: ${err.message}`)));
     this.child.on('exit', (code, signal) => this.fail(new Error(`tide-kustomize exited (${signal ?? `code ${code}`})${this.stderr ? `: ${this.stderr.trim()}` : ''}`)));
     this.hold(false);
   }
