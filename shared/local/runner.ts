@@ -21,6 +21,30 @@ export type ObjectLister = Pick<JsonRecords<KubeObject>, 'list'>;
 export interface PassResult {
   ref: ObjectRef;
   outcome: Outcome;
+  /** The object's generation this run reconciled. */
+  generation?: number;
+}
+
+/**
+ * What a `once()` has already settled: objects Ready at a generation, and the revision each
+ * source and Kustomization was last at. A Kustomization is settled only while its source's
+ * latest revision is the one it applied, so a source fetched anew in a later pass is followed by
+ * its consumers in that pass.
+ */
+class Settled {
+  private readonly last = new Map<string, PassResult>();
+
+  record(r: PassResult): void {
+    this.last.set(formatRef(r.ref), r);
+  }
+
+  has(ref: ObjectRef, generation: number, source?: ObjectRef): boolean {
+    const prev = this.last.get(formatRef(ref));
+    if (!prev?.outcome.ready || prev.generation !== generation) return false;
+    if (!source) return true;
+    const src = this.last.get(formatRef(source));
+    return src?.outcome.revision !== undefined && src.outcome.revision === prev.outcome.revision;
+  }
 }
 
 /**
@@ -46,14 +70,15 @@ export class LocalRunner {
   ) {}
 
   /** One pass over everything (or only what is due, with `onlyDue`). */
-  async pass(options: { onlyDue?: boolean; onResult?: (r: PassResult) => void } = {}): Promise<PassResult[]> {
+  async pass(options: { onlyDue?: boolean; onResult?: (r: PassResult) => void; settled?: Settled; skipSettled?: boolean } = {}): Promise<PassResult[]> {
     const results: PassResult[] = [];
     const now = Date.now();
-    const run = async (ref: ObjectRef, generation: number) => {
+    const run = async (ref: ObjectRef, generation: number, source?: ObjectRef) => {
       const key = formatRef(ref);
       const due = this.due.get(key);
       // Due when its time came, or when its spec changed (a Stalled object waits for exactly that).
       if (options.onlyDue && due && due.at > now && due.generation === generation) return;
+      if (options.skipSettled && options.settled?.has(ref, generation, source)) return;
       let outcome: Outcome;
       try {
         // Under the object's lease, as on AWS: a `tide reconcile` beside `tide local` does not run it twice at once.
@@ -65,8 +90,9 @@ export class LocalRunner {
         outcome = { ready: false, message: (err as Error).message, requeueAfterMs: 30_000 };
       }
       this.due.set(key, { at: outcome.requeueAfterMs !== undefined ? Date.now() + outcome.requeueAfterMs : Number.POSITIVE_INFINITY, generation });
-      const r = { ref, outcome };
+      const r = { ref, outcome, generation };
       results.push(r);
+      options.settled?.record(r);
       options.onResult?.(r);
     };
     for (const cluster of await this.clusters()) {
@@ -74,10 +100,12 @@ export class LocalRunner {
         for (const item of (await this.objects.list(cluster, { kind })).items) await run(item.ref, generationOf(item.value));
       }
       const ks = (await this.objects.list(cluster, { kind: 'Kustomization' })).items;
-      const generations = new Map(ks.map((k) => [formatRef(k.ref), generationOf(k.value)]));
-      await inDependencyOrder(ks.map((k) => ({ ref: k.ref, spec: k.value.spec as KustomizationSpec })), this.concurrency, (ref) =>
-        run(ref, generations.get(formatRef(ref)) ?? 1),
-      );
+      const byKey = new Map(ks.map((k) => [formatRef(k.ref), k]));
+      await inDependencyOrder(ks.map((k) => ({ ref: k.ref, spec: k.value.spec as KustomizationSpec })), this.concurrency, (ref) => {
+        const k = byKey.get(formatRef(ref))!;
+        const src = (k.value.spec as KustomizationSpec | undefined)?.sourceRef;
+        return run(ref, generationOf(k.value), src && { cluster: ref.cluster, namespace: src.namespace ?? ref.namespace, kind: src.kind, name: src.name });
+      });
     }
     return results;
   }
@@ -86,16 +114,20 @@ export class LocalRunner {
    * Passes until everything is Ready or a pass changes nothing more (a bootstrap registers new
    * objects that need a pass of their own). Returns what was last seen of each object.
    */
-  async once(maxPasses = 10, onResult?: (r: PassResult) => void): Promise<Map<string, PassResult>> {
+  async once(maxPasses = 10, onResult?: (r: PassResult) => void, onRun?: (r: PassResult) => void): Promise<Map<string, PassResult>> {
     const last = new Map<string, PassResult>();
     // Tell the caller about an object only when what it has to say changed.
     const report = (r: PassResult) => {
+      onRun?.(r);
       const prev = last.get(formatRef(r.ref));
       if (!prev || prev.outcome.ready !== r.outcome.ready || prev.outcome.message.split('\n')[0] !== r.outcome.message.split('\n')[0]) onResult?.(r);
     };
+    // After the first pass, what is Ready at its generation (and, for a Kustomization, at its
+    // source's revision) is not run again: only what a pass registered, changed or left not Ready.
+    const settled = new Settled();
     for (let i = 0; i < maxPasses; i++) {
       const before = await this.fingerprint();
-      for (const r of await this.pass({ onResult: report })) last.set(formatRef(r.ref), r);
+      for (const r of await this.pass({ onResult: report, settled, skipSettled: i > 0 })) last.set(formatRef(r.ref), r);
       if ((await this.fingerprint()) === before) {
         const allReady = [...last.values()].every((r) => r.outcome.ready);
         // Not ready yet: one more pass may help (a dependency became Ready late in this one).
