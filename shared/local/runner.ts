@@ -28,21 +28,29 @@ export interface PassResult {
 /**
  * What a `once()` has already settled: objects Ready at a generation, and the revision each
  * source and Kustomization was last at. A Kustomization is settled only while its source's
- * latest revision is the one it applied, so a source fetched anew in a later pass is followed by
- * its consumers in that pass.
+ * latest revision is the one it applied and none of its dependencies ran again in this pass, so
+ * a source fetched anew is followed by its consumers, and a dependency that changed (or now
+ * fails) by its dependents, in the same pass.
  */
 class Settled {
-  private readonly last = new Map<string, PassResult>();
+  private readonly last = new Map<string, { r: PassResult; pass: number }>();
+  private pass = 0;
 
-  record(r: PassResult): void {
-    this.last.set(formatRef(r.ref), r);
+  nextPass(): void {
+    this.pass++;
   }
 
-  has(ref: ObjectRef, generation: number, source?: ObjectRef): boolean {
-    const prev = this.last.get(formatRef(ref));
+  record(r: PassResult): void {
+    this.last.set(formatRef(r.ref), { r, pass: this.pass });
+  }
+
+  /** Ready at this generation and source revision, with none of its dependencies run again in this pass. */
+  has(ref: ObjectRef, generation: number, source?: ObjectRef, dependsOn: ObjectRef[] = []): boolean {
+    const prev = this.last.get(formatRef(ref))?.r;
     if (!prev?.outcome.ready || prev.generation !== generation) return false;
+    if (dependsOn.some((d) => this.last.get(formatRef(d))?.pass === this.pass)) return false;
     if (!source) return true;
-    const src = this.last.get(formatRef(source));
+    const src = this.last.get(formatRef(source))?.r;
     return src?.outcome.revision !== undefined && src.outcome.revision === prev.outcome.revision;
   }
 }
@@ -73,12 +81,12 @@ export class LocalRunner {
   async pass(options: { onlyDue?: boolean; onResult?: (r: PassResult) => void; settled?: Settled; skipSettled?: boolean } = {}): Promise<PassResult[]> {
     const results: PassResult[] = [];
     const now = Date.now();
-    const run = async (ref: ObjectRef, generation: number, source?: ObjectRef) => {
+    const run = async (ref: ObjectRef, generation: number, source?: ObjectRef, dependsOn?: ObjectRef[]) => {
       const key = formatRef(ref);
       const due = this.due.get(key);
       // Due when its time came, or when its spec changed (a Stalled object waits for exactly that).
       if (options.onlyDue && due && due.at > now && due.generation === generation) return;
-      if (options.skipSettled && options.settled?.has(ref, generation, source)) return;
+      if (options.skipSettled && options.settled?.has(ref, generation, source, dependsOn)) return;
       let outcome: Outcome;
       try {
         // Under the object's lease, as on AWS: a `tide reconcile` beside `tide local` does not run it twice at once.
@@ -103,8 +111,10 @@ export class LocalRunner {
       const byKey = new Map(ks.map((k) => [formatRef(k.ref), k]));
       await inDependencyOrder(ks.map((k) => ({ ref: k.ref, spec: k.value.spec as KustomizationSpec })), this.concurrency, (ref) => {
         const k = byKey.get(formatRef(ref))!;
-        const src = (k.value.spec as KustomizationSpec | undefined)?.sourceRef;
-        return run(ref, generationOf(k.value), src && { cluster: ref.cluster, namespace: src.namespace ?? ref.namespace, kind: src.kind, name: src.name });
+        const spec = k.value.spec as KustomizationSpec | undefined;
+        const src = spec?.sourceRef;
+        const deps = (spec?.dependsOn ?? []).map((d) => ({ cluster: ref.cluster, namespace: d.namespace ?? ref.namespace, kind: 'Kustomization', name: d.name }));
+        return run(ref, generationOf(k.value), src && { cluster: ref.cluster, namespace: src.namespace ?? ref.namespace, kind: src.kind, name: src.name }, deps);
       });
     }
     return results;
@@ -123,9 +133,10 @@ export class LocalRunner {
       if (!prev || prev.outcome.ready !== r.outcome.ready || prev.outcome.message.split('\n')[0] !== r.outcome.message.split('\n')[0]) onResult?.(r);
     };
     // After the first pass, what is Ready at its generation (and, for a Kustomization, at its
-    // source's revision) is not run again: only what a pass registered, changed or left not Ready.
+    // source's revision, with no dependency run again) is not run again: only what a pass
+    // registered, changed or left not Ready, and what follows from those.
     const settled = new Settled();
-    for (let i = 0; i < maxPasses; i++) {
+    for (let i = 0; i < maxPasses; i++, settled.nextPass()) {
       const before = await this.fingerprint();
       for (const r of await this.pass({ onResult: report, settled, skipSettled: i > 0 })) last.set(formatRef(r.ref), r);
       if ((await this.fingerprint()) === before) {
