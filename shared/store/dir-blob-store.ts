@@ -39,9 +39,15 @@ export class DirectoryBlobStore implements BlobStore {
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<BlobVersion> {
     const file = this.path(key);
-    mkdirSync(dirname(file), { recursive: true });
     const tmp = `${file}${TMP_MARK}${randomBytes(6).toString('hex')}`;
-    writeWhole(tmp, body);
+    // The directory almost always exists: create it only when the write says it does not.
+    try {
+      writeWhole(tmp, body);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      mkdirSync(dirname(file), { recursive: true });
+      writeWhole(tmp, body);
+    }
     const conditional = options.ifMatch !== undefined || options.ifNoneMatch !== undefined;
     try {
       // An unconditional write is one rename and needs no lock: it is atomic against a reader,
