@@ -12,3 +12,19 @@ export const githubRepository = {
   svn_url: 'https://github.com/Codertocat/Hello-World',
   default_branch: 'main',
 };
+
+/** GitLab's push payload `project`, from its documentation's example. */
+export const gitlabProject = {
+  id: 15,
+  name: 'Diaspora',
+  web_url: 'http://example.com/mike/diaspora',
+  git_ssh_url: 'git@example.com:mike/diaspora.git',
+  git_http_url: 'http://example.com/mike/diaspora.git',
+  namespace: 'Mike',
+  path_with_namespace: 'mike/diaspora',
+  default_branch: 'master',
+  homepage: 'http://example.com/mike/diaspora',
+  url: 'git@example.com:mike/diaspora.git',
+  ssh_url: 'git@example.com:mike/diaspora.git',
+  http_url: 'http://example.com/mike/diaspora.git',
+};

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parsePush, PayloadError, refParts } from '../../shared/receiver/index.ts';
-import { githubRepository } from './payloads.ts';
+import { githubRepository, gitlabProject } from './payloads.ts';
 
 const json = (o: unknown) => Buffer.from(JSON.stringify(o));
 
@@ -39,19 +39,6 @@ const githubBranchDelete = {
   repository: githubRepository,
 };
 
-const gitlabProject = {
-  id: 15,
-  name: 'Diaspora',
-  web_url: 'http://example.com/mike/diaspora',
-  git_ssh_url: 'git@example.com:mike/diaspora.git',
-  git_http_url: 'http://example.com/mike/diaspora.git',
-  path_with_namespace: 'mike/diaspora',
-  default_branch: 'master',
-  homepage: 'http://example.com/mike/diaspora',
-  url: 'git@example.com:mike/diaspora.git',
-  ssh_url: 'git@example.com:mike/diaspora.git',
-  http_url: 'http://example.com/mike/diaspora.git',
-};
 const gitlabRepository = {
   name: 'Diaspora',
   url: 'git@example.com:mike/diaspora.git',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { verifyWebhook, webhookPath, type ReceiverSpec, type WebhookRequest, type WebhookVerdict } from '../../shared/receiver/index.ts';
-import { githubRepository } from './payloads.ts';
+import { githubRepository, gitlabProject } from './payloads.ts';
 
 // A token no message could contain by accident: any verdict that does leaks it.
 const TOKEN = 'tok3n-Zq8vX-never-echo-me-91c4';
@@ -42,20 +42,7 @@ const gitlabPush = JSON.stringify({
   user_id: 4,
   user_username: 'jsmith',
   project_id: 15,
-  project: {
-    id: 15,
-    name: 'Diaspora',
-    web_url: 'http://example.com/mike/diaspora',
-    git_ssh_url: 'git@example.com:mike/diaspora.git',
-    git_http_url: 'http://example.com/mike/diaspora.git',
-    namespace: 'Mike',
-    path_with_namespace: 'mike/diaspora',
-    default_branch: 'master',
-    homepage: 'http://example.com/mike/diaspora',
-    url: 'git@example.com:mike/diaspora.git',
-    ssh_url: 'git@example.com:mike/diaspora.git',
-    http_url: 'http://example.com/mike/diaspora.git',
-  },
+  project: gitlabProject,
   repository: {
     name: 'Diaspora',
     url: 'git@example.com:mike/diaspora.git',
